@@ -85,7 +85,7 @@ char *bc_strdup(const char *s) { return bc_strndup(s, strlen(s)); }
 
 char *bc_strndup(const char *s, size_t n) {
     char *d = bc_malloc(n + 1);
-    memcpy(d, s, n);
+    if (n) memcpy(d, s, n);  // s may be NULL when n is 0 (empty msgpack strings)
     d[n] = 0;
     return d;
 }

@@ -75,7 +75,7 @@ static long find_key(const bc_record *rec, const char *key) {
     size_t len = strlen(key);
     for (size_t i = 0; i < rec->n; i++) {
         const msgpack_object_str *k = &rec->keys[i].via.str;
-        if (k->size == len && memcmp(k->ptr, key, len) == 0) return (long)i;
+        if (k->size == len && (len == 0 || memcmp(k->ptr, key, len) == 0)) return (long)i;
     }
     return -1;
 }
@@ -112,7 +112,7 @@ const char *bc_record_id(const bc_record *rec, char *buf, size_t bufsize) {
     if (!id) return buf;
     if (id->type == MSGPACK_OBJECT_STR) {
         size_t n = id->via.str.size < bufsize - 1 ? id->via.str.size : bufsize - 1;
-        memcpy(buf, id->via.str.ptr, n);
+        if (n) memcpy(buf, id->via.str.ptr, n);
         buf[n] = 0;
     } else if (id->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
         snprintf(buf, bufsize, "%llu", (unsigned long long)id->via.u64);
@@ -205,7 +205,7 @@ msgpack_object bc_obj_copy(bc_record *rec, const msgpack_object *obj) {
 
 int bc_obj_is_str(const msgpack_object *obj, const char *s) {
     size_t n = strlen(s);
-    return obj->type == MSGPACK_OBJECT_STR && obj->via.str.size == n && memcmp(obj->via.str.ptr, s, n) == 0;
+    return obj->type == MSGPACK_OBJECT_STR && obj->via.str.size == n && (n == 0 || memcmp(obj->via.str.ptr, s, n) == 0);
 }
 
 void bc_record_set_reward(bc_record *rec, const char *name, double value) {
@@ -660,7 +660,7 @@ static int pack_write(void *data, const char *buf, size_t len) {
         while (w->len + len > w->cap) w->cap *= 2;
         w->buf = bc_realloc(w->buf, w->cap);
     }
-    memcpy(w->buf + w->len, buf, len);
+    if (len) memcpy(w->buf + w->len, buf, len);  // msgpack-c passes NULL for empty strings
     w->len += len;
     return 0;
 }
@@ -768,6 +768,14 @@ int bc_writer_flush(bc_writer *w, bc_err *err) {
     return 0;
 }
 
+static void writer_free(bc_writer *w) {
+    if (w->zc) ZSTD_freeCStream(w->zc);
+    free(w->zbuf);
+    free(w->buf);
+    free(w->mem);
+    free(w);
+}
+
 int bc_writer_close(bc_writer *w, bc_err *err) {
     int rc = 0;
     if (!w->failed) {
@@ -780,11 +788,7 @@ int bc_writer_close(bc_writer *w, bc_err *err) {
         rc = bc_fail(err, "write error");
     }
     if (rc < 0 && w->epipe) rc = -2;
-    if (w->zc) ZSTD_freeCStream(w->zc);
-    free(w->zbuf);
-    free(w->buf);
-    free(w->mem);
-    free(w);
+    writer_free(w);
     return rc;
 }
 
@@ -793,6 +797,6 @@ uint8_t *bc_writer_take_mem(bc_writer *w, size_t *len) {
     uint8_t *mem = w->mem ? w->mem : bc_malloc(1);
     *len = w->mem_len;
     w->mem = NULL;
-    bc_writer_close(w, NULL);
+    writer_free(w);
     return mem;
 }
