@@ -2,6 +2,7 @@
 #
 #   make deps        install the Debian packages the project uses (as root)
 #   make             libbicot (lib/libbicot.a) and every program (bin/)
+#   make demo        the main job on what exists today (pipelines/demo.sh)
 #   make test        everything above, then the whole test suite
 #   make SAN=1 ...   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench       benchmarks beside the PyTorch reference (needs python3 + torch)
@@ -54,7 +55,7 @@ CUDA_SRC := $(sort $(wildcard kernels/cuda/*.cu))
 MODE_STAMP := build/mode-$(MODE)
 $(shell mkdir -p build; [ -f $(MODE_STAMP) ] || { rm -f build/mode-*; touch $(MODE_STAMP); })
 
-.PHONY: all deps test tests fuzz bench install clean cuda
+.PHONY: all deps demo test tests fuzz bench install clean cuda
 .DEFAULT_GOAL := all
 
 all: lib/libbicot.a $(PROGS)
@@ -96,7 +97,13 @@ fuzz:
 test: tests fuzz
 	@BUILD=$(BUILD) sh tests/run.sh
 
+# The main job on what exists today (see pipelines/demo.sh).
+demo: all
+	@sh pipelines/demo.sh
+
+# Benchmarks time the optimised build: run them without SAN.
 bench: all
+	@if [ -n "$(SAN)" ]; then echo "bench: run without SAN=1 (sanitizers distort timings)"; exit 1; fi
 	@sh tests/bench/run.sh
 
 # CUDA kernels must compile with nvcc; they run only where a device exists.
