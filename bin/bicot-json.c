@@ -125,34 +125,34 @@ static void forward_file(forward_state *st, FILE *f, const char *name) {
     free(line);
 }
 
-static int reverse(bc_tool *t, int flags) {
+// Records on stdin -> JSON Lines on stdout.
+static int reverse(int flags) {
     bc_reader *in = bc_reader_new(stdin, "stdin");
     bc_buf line = {0};
     bc_record rec;
     bc_err err;
-    int got;
-    while ((got = bc_reader_next(in, &rec, &err)) > 0) {
+    int got, rc = BC_EXIT_OK, write_error = 0;
+    while (!write_error && (got = bc_reader_next(in, &rec, &err)) > 0) {
         line.len = 0;
         bc_json_write_record(&line, &rec, flags);
         bc_buf_putc(&line, '\n');
         bc_record_free(&rec);
-        if (fwrite(line.data, 1, line.len, stdout) != line.len) {
-            if (errno == EPIPE) return BC_EXIT_OK;
-            bc_die(BC_EXIT_FATAL, "stdout: write error: %s", strerror(errno));
+        write_error = fwrite(line.data, 1, line.len, stdout) != line.len;
+    }
+    if (!write_error && got < 0) {
+        fprintf(stderr, "%s: %s\n", bc_progname, err.msg);
+        rc = BC_EXIT_FATAL;
+    }
+    if (write_error || fflush(stdout) != 0) {
+        // a reader that went away (| head) is a quiet success
+        if (errno != EPIPE) {
+            bc_warn("stdout: write error: %s", strerror(errno));
+            rc = BC_EXIT_FATAL;
         }
     }
     bc_buf_free(&line);
     bc_reader_free(in);
-    if (fflush(stdout) != 0) {
-        if (errno == EPIPE) return BC_EXIT_OK;
-        bc_die(BC_EXIT_FATAL, "stdout: write error: %s", strerror(errno));
-    }
-    if (got < 0) {
-        fprintf(stderr, "%s: %s\n", bc_progname, err.msg);
-        return BC_EXIT_FATAL;
-    }
-    (void)t;
-    return BC_EXIT_OK;
+    return rc;
 }
 
 int main(int argc, char **argv) {
@@ -175,7 +175,7 @@ int main(int argc, char **argv) {
     if (rev) {
         if (nfiles) bc_tool_usage_error("-r reads records from stdin only");
         free(files);
-        return reverse(&t, flags);
+        return reverse(flags);
     }
     t.out = bc_writer_new(stdout, t.zstd);
     bc_progress_start(&t.prog, t.progress, "records", 0);
