@@ -422,27 +422,6 @@ static int write_image(reverse_state *st, bc_record *rec, bc_err *err) {
     return rc;
 }
 
-// A record that could not be written: bc_tool_fail's policy (one line on
-// stderr, an `errors` entry, stop unless --keep-going), except that the
-// record is listed in index.jsonl with its error before anything else.
-static void reverse_fail(reverse_state *st, bc_record *rec, const bc_err *err) {
-    char msg[2048];
-    bc_record_error_line(rec, err->msg, msg, sizeof msg);
-    fprintf(stderr, "%s\n", msg);
-    bc_record_add_error(rec, bc_progname, err->msg);
-    bc_err werr;
-    if (write_index_line(st, rec, &werr) < 0) bc_die(BC_EXIT_FATAL, "%s", werr.msg);
-    bc_tool_emit(st->t, rec);
-    st->t->failed++;
-    if (!st->t->keep_going) {
-        close_index(st);
-        bc_progress_end(&st->t->prog);
-        bc_writer_close(st->t->out, NULL);
-        fprintf(stderr, "%s: stopped (use --keep-going to pass failed records on and continue)\n", bc_progname);
-        exit(BC_EXIT_FATAL);
-    }
-}
-
 static int reverse(bc_tool *t, const char *dir, const char *index_path, int tee) {
     bc_err err;
     if (make_dirs(dir, &err) < 0) bc_die(BC_EXIT_FATAL, "%s", err.msg);
@@ -451,17 +430,19 @@ static int reverse(bc_tool *t, const char *dir, const char *index_path, int tee)
     st.index = fopen(st.index_path, "w");
     if (!st.index) bc_die(BC_EXIT_FATAL, "%s: %s", st.index_path, strerror(errno));
     st.names = json_object();
-    // Without --tee the records still go through bc_tool_emit (one path for
-    // counting, progress and exit codes), into /dev/null.
-    FILE *null_out = tee ? NULL : fopen("/dev/null", "w");
-    if (!tee && !null_out) bc_die(BC_EXIT_FATAL, "/dev/null: %s", strerror(errno));
-    t->in = bc_reader_new(stdin, "stdin");
-    t->out = tee ? bc_writer_new(stdout, t->zstd) : bc_writer_new(null_out, 0);
+    // Without --tee the records are only counted (bc_tool_emit writes nothing).
+    t->no_output = !tee;
+    bc_tool_start(t);
     bc_progress_start(&t->prog, t->progress, "images", 0);
     bc_record rec;
     while (bc_tool_next(t, &rec)) {
         if (write_image(&st, &rec, &err) < 0) {
-            reverse_fail(&st, &rec, &err);
+            // listed in the index with its error before the usual failure policy
+            bc_tool_report(t, &rec, &err);
+            bc_err werr;
+            if (write_index_line(&st, &rec, &werr) < 0) bc_die(BC_EXIT_FATAL, "%s", werr.msg);
+            if (!t->keep_going) close_index(&st);
+            bc_tool_fail(t, &rec, NULL);
             continue;
         }
         if (write_index_line(&st, &rec, &err) < 0) bc_die(BC_EXIT_FATAL, "%s", err.msg);
@@ -471,9 +452,7 @@ static int reverse(bc_tool *t, const char *dir, const char *index_path, int tee)
     json_decref(st.names);
     bc_buf_free(&st.line);
     free(default_index);
-    int rc = bc_tool_finish(t);
-    if (null_out) fclose(null_out);
-    return rc;
+    return bc_tool_finish(t);
 }
 
 int main(int argc, char **argv) {

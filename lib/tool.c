@@ -135,7 +135,7 @@ int bc_tool_option(bc_tool *t, int argc, char **argv, int *i) {
 
 void bc_tool_start(bc_tool *t) {
     t->in = bc_reader_new(stdin, "stdin");
-    t->out = bc_writer_new(stdout, t->zstd);
+    t->out = t->no_output ? NULL : bc_writer_new(stdout, t->zstd);
     bc_progress_start(&t->prog, t->progress, "records", 0);
 }
 
@@ -148,7 +148,7 @@ static void BC_NORETURN write_failed(bc_tool *t, const bc_err *err) {
 // Flushes what was written so far and exits with code.
 static void BC_NORETURN finish_and_exit(bc_tool *t, int code) {
     bc_err err;
-    int rc = bc_writer_close(t->out, &err);
+    int rc = t->out ? bc_writer_close(t->out, &err) : 0;
     t->out = NULL;
     if (rc == -1) bc_warn("stdout: %s", err.msg);
     exit(rc == -1 ? BC_EXIT_FATAL : code);
@@ -167,18 +167,22 @@ int bc_tool_next(bc_tool *t, bc_record *rec) {
 
 void bc_tool_emit(bc_tool *t, bc_record *rec) {
     bc_err err;
-    if (bc_writer_put(t->out, rec, &err) < 0) write_failed(t, &err);
+    if (t->out && bc_writer_put(t->out, rec, &err) < 0) write_failed(t, &err);
     bc_record_free(rec);
     t->done++;
     bc_progress_add(&t->prog, 1, 0, NULL);
 }
 
-void bc_tool_fail(bc_tool *t, bc_record *rec, const bc_err *err) {
+void bc_tool_report(bc_tool *t, bc_record *rec, const bc_err *err) {
     char line[2048];
     bc_record_error_line(rec, err->msg, line, sizeof line);
     fprintf(stderr, "%s\n", line);
-    // The record is never lost: it goes on with what went wrong attached.
     bc_record_add_error(rec, bc_progname, err->msg);
+}
+
+void bc_tool_fail(bc_tool *t, bc_record *rec, const bc_err *err) {
+    // The record is never lost: it goes on with what went wrong attached.
+    if (err) bc_tool_report(t, rec, err);
     bc_tool_emit(t, rec);
     t->failed++;
     if (!t->keep_going) {
@@ -193,7 +197,7 @@ int bc_tool_finish(bc_tool *t) {
     bc_progress_end(&t->prog);
     bc_reader_free(t->in);
     t->in = NULL;
-    int rc = bc_writer_close(t->out, &err);
+    int rc = t->out ? bc_writer_close(t->out, &err) : 0;
     t->out = NULL;
     if (rc == -2) return BC_EXIT_OK;  // downstream closed: quiet
     if (rc < 0) bc_die(BC_EXIT_FATAL, "stdout: %s", err.msg);

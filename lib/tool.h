@@ -34,6 +34,7 @@ typedef struct {
     int keep_going;         // --keep-going
     int zstd;               // --zstd: zstd level for output (0: plain)
     int progress;           // --progress / --no-progress (default: stderr is a TTY)
+    int no_output;          // set before bc_tool_start: records are counted, not written
     // what the tool prints for --help (set before bc_tool_option)
     const char *usage;
     const char *version;    // extra line for --version (may be NULL)
@@ -66,8 +67,11 @@ int bc_tool_next(bc_tool *t, bc_record *rec);
 void bc_tool_emit(bc_tool *t, bc_record *rec);
 // A record that could not be processed: one line on stderr naming it; the
 // record passes through with an `errors` entry. Without --keep-going the
-// tool then stops: output is flushed and the process exits 2.
+// tool then stops: output is flushed and the process exits 2. err may be
+// NULL when the record was already reported with bc_tool_report().
 void bc_tool_fail(bc_tool *t, bc_record *rec, const bc_err *err);
+// The reporting half of bc_tool_fail: the stderr line and the `errors` entry.
+void bc_tool_report(bc_tool *t, bc_record *rec, const bc_err *err);
 // Flushes and closes the output; returns the exit code (0, or 3 if records
 // failed under --keep-going). Write errors exit 2.
 int bc_tool_finish(bc_tool *t);
