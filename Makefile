@@ -57,6 +57,8 @@ $(shell mkdir -p build; [ -f $(MODE_STAMP) ] || { rm -f build/mode-*; touch $(MO
 
 .PHONY: all deps demo test tests fuzz bench install clean cuda
 .DEFAULT_GOAL := all
+# Keep objects of chained rules (make would delete them as intermediates).
+.SECONDARY:
 
 all: lib/libbicot.a $(PROGS)
 

@@ -27,15 +27,17 @@ bicot-json -r < "$out/prompts.msgpack.zst" | grep '"task_type":"spatial"' | head
 echo
 if [ -d tests/golden/images ]; then
     echo "3. a folder of images -> records -> a folder again (PNG bytes unchanged):"
-    rm -rf "$out/images"
-    bicot-img tests/golden/images 2>/dev/null | bicot-img -r "$out/images"
-    echo "   $(ls "$out/images"/*.png | wc -l) PNGs and index.jsonl in $out/images"
+    rm -rf "$out/images" "$out/in"
+    mkdir -p "$out/in"
+    for f in tests/golden/images/*.png; do [ -f "$f.rgb" ] && cp "$f" "$out/in/"; done   # the decodable test PNGs
+    bicot-img "$out/in" | bicot-img -r "$out/images"
+    echo "   $(ls "$out/images"/*.png | wc -l) PNGs and index.jsonl in $out/images; identical bytes: \
+$(for f in "$out"/in/*.png; do cmp -s "$f" "$out/images/$(basename "$f")" || echo no; done | grep -c no) differ"
     echo
 fi
 if [ -d tests/golden/safetensors ]; then
     echo "4. a model directory (a tiny test checkpoint):"
-    d=$(ls -d tests/golden/safetensors/*/ 2>/dev/null | head -1)
-    [ -n "$d" ] && bicot-inspect "$d" | head -12 | sed 's/^/   /'
+    bicot-inspect tests/golden/safetensors/sharded | head -12 | sed 's/^/   /'
 fi
 echo
 echo "done: outputs in $out/"

@@ -80,6 +80,10 @@ check $? -eq 0 "a scored record validates"
 check "$(bicot-json -r < $tmp/pass.msgpack)" = '{"id":"i","image_path":"a.png","rewards":{"hps":0.3,"det":1}}' \
     "--pass passes it through unchanged"
 
+# bicot-img's records are valid image records (corrupt fixtures pass with `errors`)
+bicot-img --keep-going tests/golden/images 2>/dev/null | bicot-validate -q schemas/image.json
+check $? -eq 0 "bicot-img output validates against schemas/image.json"
+
 # the usual command-line contract
 bicot-json --help > $tmp/help; rc=$?
 check $rc -eq 0 "--help exits 0"
