@@ -143,29 +143,9 @@ int bc_safetensors_parse(bc_weights *w, const uint8_t *buf, size_t len, int file
 }
 
 int bc_safetensors_load(bc_weights *w, const char *path, bc_err *err) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return bc_fail(err, "%s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return bc_fail(err, "%s: %s", path, strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return bc_fail(err, "%s: not a regular file", path);
-    }
-    size_t len = (size_t)st.st_size;
-    void *map = NULL;
-    if (len > 0) {  // mmap refuses length 0; an empty file fails in the parse
-        map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (map == MAP_FAILED) {
-            int e = errno;
-            close(fd);
-            return bc_fail(err, "%s: mmap: %s", path, strerror(e));
-        }
-    }
-    close(fd);
+    void *map;
+    size_t len;
+    if (bc_map_file(path, &map, &len, err) < 0) return -1;
     // From here the container owns the mapping, whatever the parse says.
     int file = bc_weights_add_file(w, path, map, len);
     return bc_safetensors_parse(w, map, len, file, err);

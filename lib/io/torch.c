@@ -23,28 +23,6 @@
 #include "weights.h"
 #include "zip.h"
 
-static int map_file(const char *path, uint8_t **map, size_t *len, bc_err *err) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return bc_fail(err, "%s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return bc_fail(err, "%s: %s", path, strerror(e));
-    }
-    if (st.st_size == 0) {
-        close(fd);
-        return bc_fail(err, "%s: empty file", path);
-    }
-    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    int e = errno;
-    close(fd);
-    if (p == MAP_FAILED) return bc_fail(err, "%s: mmap: %s", path, strerror(e));
-    *map = p;
-    *len = (size_t)st.st_size;
-    return 0;
-}
-
 // Fails with a useful message when the file is not a zip archive.
 static int check_zip_format(const char *path, const uint8_t *buf, size_t len, bc_err *err) {
     if (len >= 2 && buf[0] == 'P' && buf[1] == 'K') return 0;
@@ -97,7 +75,7 @@ typedef struct {
 } torch_file;
 
 static int read_structure(torch_file *f, const char *path, bc_err *err) {
-    if (map_file(path, &f->map, &f->len, err) < 0) return -1;
+    if (bc_map_file(path, (void **)&f->map, &f->len, err) < 0) return -1;
     if (check_zip_format(path, f->map, f->len, err) < 0) return -1;
     if (bc_zip_open(&f->zip, f->map, f->len, err) < 0) goto fail;
     f->archive = find_archive(&f->zip);

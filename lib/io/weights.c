@@ -4,9 +4,13 @@
 // in safetensors.c and torch.c.
 #include "weights.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const struct {
     const char *name;
@@ -93,6 +97,30 @@ int bc_weights_add_file(bc_weights *w, const char *path, void *map, size_t map_l
 void bc_weights_own(bc_weights *w, void *block) {
     w->owned = bc_realloc(w->owned, (w->nowned + 1) * sizeof *w->owned);
     w->owned[w->nowned++] = block;
+}
+
+int bc_map_file(const char *path, void **map, size_t *len, bc_err *err) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return bc_fail(err, "%s: %s", path, strerror(errno));
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) != 0) {
+        rc = bc_fail(err, "%s: %s", path, strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        rc = bc_fail(err, "%s: not a regular file", path);
+    } else if (st.st_size == 0) {
+        rc = bc_fail(err, "%s: empty file", path);
+    } else {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            rc = bc_fail(err, "%s: mmap: %s", path, strerror(errno));
+        } else {
+            *map = p;
+            *len = (size_t)st.st_size;
+        }
+    }
+    close(fd);
+    return rc;
 }
 
 static uint64_t name_hash(const char *s, size_t len) { return bc_hash64(s, len, 0); }

@@ -96,6 +96,10 @@ int bc_weights_add(bc_weights *w, const char *name, bc_dtype dtype, int ndim, co
 // Hands a malloc'ed block to the container, freed at close.
 void bc_weights_own(bc_weights *w, void *block);
 
+// Maps a regular file read-only (what the format loaders read from). An
+// empty file fails ("empty file"); unmap with munmap(map, len).
+int bc_map_file(const char *path, void **map, size_t *len, bc_err *err);
+
 // Format loaders: add every tensor of one file to w.
 int bc_safetensors_load(bc_weights *w, const char *path, bc_err *err);
 int bc_torch_load(bc_weights *w, const char *path, bc_err *err);
