@@ -238,7 +238,7 @@ const bc_tensor *bc_weights_need(const bc_weights *w, const char *name, int ndim
     return t;
 }
 
-static float f16_to_f32(uint16_t h) {
+float bc_f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 31, man = h & 1023, bits;
     if (exp == 0) {
         if (man == 0) {
@@ -261,6 +261,13 @@ static float f16_to_f32(uint16_t h) {
     return f;
 }
 
+float bc_bf16_to_f32(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
 int bc_tensor_to_f32(const bc_tensor *t, float *out, bc_err *err) {
     const uint8_t *p = t->data;
     for (size_t i = 0; i < t->numel; i++) {
@@ -275,7 +282,7 @@ int bc_tensor_to_f32(const bc_tensor *t, float *out, bc_err *err) {
         case BC_DT_F16: {
             uint16_t h;
             memcpy(&h, p + 2 * i, 2);
-            out[i] = f16_to_f32(h);
+            out[i] = bc_f16_to_f32(h);
             break;
         }
         case BC_DT_BF16: {

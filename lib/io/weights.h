@@ -78,6 +78,10 @@ const char *bc_weights_file(const bc_weights *w, size_t i);
 // The path given to bc_weights_open.
 const char *bc_weights_path(const bc_weights *w);
 
+// Half-precision scalars to float32 (exact).
+float bc_f16_to_f32(uint16_t h);
+float bc_bf16_to_f32(uint16_t h);
+
 // Converts any floating tensor to float32 (n = numel floats into out).
 int bc_tensor_to_f32(const bc_tensor *t, float *out, bc_err *err);
 

@@ -1,0 +1,92 @@
+// ops.h: the backend interface (DESIGN.md §3). Every model (llama.c,
+// janus.c, vqdec.c, clip.c, ...) computes through these functions and
+// nothing else knows whether a CPU or a GPU does the work. Today there is the
+// CPU backend (ops_cpu.c, conv.c); the CUDA one will implement the same
+// declarations over device buffers.
+//
+// Conventions:
+//   - activations are float32, row-major, contiguous; shapes are in the
+//     comments as [rows, cols] or [C, H, W] (channel-first, one image);
+//   - big weights stay in their stored dtype (bf16, f16 or f32) and are
+//     converted inside the kernels (bc_weight); small vectors (biases, norm
+//     weights) are float32, converted once at load;
+//   - PyTorch layouts: Linear weight [out, in] (y = x·Wᵀ + b), Conv2d weight
+//     [Co, Ci, kh, kw].
+#ifndef BICOT_OPS_H
+#define BICOT_OPS_H
+
+#include <stddef.h>
+
+#include "../io/weights.h"
+
+// A weight matrix [rows, cols] in its stored dtype (F32, BF16 or F16).
+// A conv weight [Co, Ci, kh, kw] is viewed as [Co, Ci·kh·kw].
+typedef struct {
+    bc_dtype dtype;
+    const void *data;
+    int rows, cols;
+} bc_weight;
+
+// Views a tensor as a weight matrix: 2-D [rows, cols], or any N-D tensor as
+// [shape[0], rest]. Fails on integer dtypes.
+int bc_weight_from(bc_weight *w, const bc_tensor *t, bc_err *err);
+// A float32 copy of a (small) tensor: biases, norm weights. Caller frees.
+float *bc_tensor_f32(const bc_tensor *t, bc_err *err);
+
+// Threads used by the ops (default: all cores).
+void bc_ops_set_threads(int n);
+int bc_ops_threads(void);
+
+// out[n, w.rows] = x[n, w.cols] · wᵀ (+ bias[w.rows] when not NULL).
+void bc_linear(float *out, const float *x, const bc_weight *w, const float *bias, int n);
+
+// Row-wise norms over d features of n rows (out may equal x).
+// RMSNorm: w · x / sqrt(mean(x²) + eps).
+void bc_rmsnorm(float *out, const float *x, const float *w, int n, int d, float eps);
+// LayerNorm: (x − mean)/sqrt(var + eps) · w + b (biased variance).
+void bc_layernorm(float *out, const float *x, const float *w, const float *b, int n, int d, float eps);
+// GroupNorm over one image x[C, hw]: groups of C/groups channels share mean
+// and (biased) variance over (C/groups)·hw values; then per-channel w, b.
+void bc_groupnorm(float *out, const float *x, const float *w, const float *b, int C, int hw, int groups, float eps);
+
+// Element-wise, in place.
+void bc_silu(float *x, size_t n);        // x·sigmoid(x) (also "swish")
+void bc_gelu(float *x, size_t n);        // exact: 0.5·x·(1 + erf(x/√2))
+void bc_gelu_quick(float *x, size_t n);  // x·sigmoid(1.702·x) (CLIP's quick_gelu)
+void bc_add(float *x, const float *y, size_t n);  // x += y
+void bc_mul(float *x, const float *y, size_t n);  // x *= y
+// Softmax of one row of n values, in place (max-subtracted).
+void bc_softmax(float *x, int n);
+
+// Rotary embedding, "rotate_half" (NEOX) layout: dimension j pairs with
+// j + head_dim/2, inv_freq[i] = theta^(−2i/head_dim). x is one token's
+// [n_heads, head_dim], rotated in place for position pos.
+void bc_rope(float *x, int n_heads, int head_dim, int pos, float theta);
+
+// Multi-head attention of nq queries over nk keys (grouped-query: each of
+// n_kv_heads serves n_heads/n_kv_heads query heads).
+//   q   [nq, n_heads·head_dim]         out [nq, n_heads·head_dim]
+//   k,v [nk, n_kv_heads·head_dim]      (rows kv_stride floats apart, so a
+//                                       KV cache with spare rows can be used)
+// causal: query i sees keys 0 .. nk − nq + i; otherwise every key.
+// scale: usually 1/sqrt(head_dim).
+void bc_attention(float *out, const float *q, const float *k, const float *v, int nq, int nk, int n_heads,
+                  int n_kv_heads, int head_dim, int kv_stride, int causal, float scale);
+
+// 2-D convolution of one image, stride 1, zero padding pad, square kernel ks:
+// in [Ci, H, W], w as [Co, Ci·ks·ks], bias [Co] (may be NULL), out [Co, H', W']
+// with H' = H + 2·pad − ks + 1.
+void bc_conv2d(float *out, const float *in, const bc_weight *w, const float *bias, int Ci, int H, int W, int ks,
+               int pad);
+// Nearest-neighbour ×2: in [C, H, W] -> out [C, 2H, 2W].
+void bc_upsample2x(float *out, const float *in, int C, int H, int W);
+
+// Scalar reference twins of the optimised kernels (tests compare them).
+void bc_linear_ref(float *out, const float *x, const bc_weight *w, const float *bias, int n);
+void bc_conv2d_ref(float *out, const float *in, const bc_weight *w, const float *bias, int Ci, int H, int W, int ks,
+                   int pad);
+
+// One weight element as float (any supported dtype).
+float bc_weight_at(const bc_weight *w, size_t i);
+
+#endif
