@@ -1,5 +1,7 @@
 #include "tool.h"
 
+#include "nn/ops.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -133,7 +135,15 @@ int bc_tool_option(bc_tool *t, int argc, char **argv, int *i) {
     return 1;
 }
 
+void bc_tool_record_rng(const bc_tool *t, const bc_record *rec, bc_rng *rng) {
+    char id[512];
+    bc_record_id(rec, id, sizeof id);
+    if (!id[0]) snprintf(id, sizeof id, "#%zu", rec->index);
+    bc_rng_seed(rng, bc_hash64(id, strlen(id), t->seed));
+}
+
 void bc_tool_start(bc_tool *t) {
+    bc_ops_set_threads(t->threads);
     t->in = bc_reader_new(stdin, "stdin");
     t->out = t->no_output ? NULL : bc_writer_new(stdout, t->zstd);
     bc_progress_start(&t->prog, t->progress, "records", 0);

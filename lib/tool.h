@@ -76,6 +76,11 @@ void bc_tool_report(bc_tool *t, bc_record *rec, const bc_err *err);
 // failed under --keep-going). Write errors exit 2.
 int bc_tool_finish(bc_tool *t);
 
+// The record's own random stream: seeded from --seed and the record's id
+// (its index when it has none), so a sample depends on nothing else (not
+// batch size, not threads, not the records around it).
+void bc_tool_record_rng(const bc_tool *t, const bc_record *rec, bc_rng *rng);
+
 // Parses an integer option value with bounds; exits 1 naming the option.
 long long bc_parse_int(const char *opt, const char *s, long long lo, long long hi);
 double bc_parse_double(const char *opt, const char *s);
