@@ -271,6 +271,25 @@ static int read_rope_scaling(const bc_config *cfg, const char *section, bc_llama
     return 0;
 }
 
+// transformers 5 writes "rope_parameters": {"rope_theta": ..., "rope_type":
+// "default" | "linear" | ...} in place of rope_theta and rope_scaling.
+static int read_rope_parameters(const bc_config *cfg, const char *section, bc_llama_config *c, bc_err *err) {
+    char path[160];
+    json_t *v = present(cfg, field_path(path, sizeof path, section, "rope_parameters"));
+    if (!v) return 0;
+    if (!json_is_object(v)) return wrong_type(cfg, path, "an object or null", v, err);
+    json_t *theta = json_object_get(v, "rope_theta");
+    if (theta && !present(cfg, field_path(path, sizeof path, section, "rope_theta"))) {
+        field_path(path, sizeof path, section, "rope_parameters.rope_theta");
+        if (!json_is_number(theta)) return wrong_type(cfg, path, "a number", theta, err);
+        c->rope_theta = json_number_value(theta);
+    }
+    const char *kind = json_string_value(json_object_get(v, "rope_type"));
+    if (kind && strcmp(kind, "default") != 0 && !c->rope_scaling[0])
+        snprintf(c->rope_scaling, sizeof c->rope_scaling, "%s", kind);
+    return 0;
+}
+
 // Sizes must be positive and the heads must split evenly.
 static int check_llama(const bc_config *cfg, const char *section, const bc_llama_config *c, bc_err *err) {
     const struct {
@@ -326,7 +345,7 @@ int bc_llama_config_read(const bc_config *cfg, const char *section, bc_llama_con
         read_bool(cfg, section, "tie_word_embeddings", &c->tie_word_embeddings, err) < 0 ||
         read_bool(cfg, section, "attention_bias", &c->attention_bias, err) < 0 ||
         read_bool(cfg, section, "mlp_bias", &c->mlp_bias, err) < 0 ||
-        read_rope_scaling(cfg, section, c, err) < 0 ||
+        read_rope_scaling(cfg, section, c, err) < 0 || read_rope_parameters(cfg, section, c, err) < 0 ||
         read_str(cfg, section, "torch_dtype", c->torch_dtype, sizeof c->torch_dtype, err) < 0 ||
         read_token_id(cfg, section, "bos_token_id", &c->bos_token_id, err) < 0 ||
         read_token_id(cfg, section, "eos_token_id", &c->eos_token_id, err) < 0 ||

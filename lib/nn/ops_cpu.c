@@ -70,31 +70,35 @@ static void weight_rows_f32(float *dst, const bc_weight *w, int r0, int nr) {
 
 // ---- linear ----------------------------------------------------------------------
 
-// Rows of a converted weight block: keeps the scratch near 4 MB.
+// Rows of a weight block: about 256 KB of float32, so a block stays in
+// cache while every input row goes over it.
 static int block_rows(int cols) {
-    int r = (1 << 20) / (cols > 0 ? cols : 1);
-    return r < 16 ? 16 : r;
+    int r = (1 << 16) / (cols > 0 ? cols : 1);
+    return r < 8 ? 8 : r;
 }
 
+// Every output element is one sgemv dot product over the same block, in the
+// same order, whatever n is: a row's result never depends on the rows next
+// to it (DESIGN.md §2: a sample must not depend on batch size). sgemm would
+// be faster for long prefills but picks its kernels by the batch size.
 void bc_linear(float *out, const float *x, const bc_weight *w, const float *bias, int n) {
     int rows = w->rows, cols = w->cols;
     if (n <= 0 || rows <= 0) return;
-    if (w->dtype == BC_DT_F32) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, rows, cols, 1.0f, x, cols, w->data, cols, 0.0f, out,
-                    rows);
-    } else {
-        int br = block_rows(cols);
-        if (br > rows) br = rows;
-        float *wf = bc_malloc((size_t)br * (size_t)cols * sizeof *wf);  // [br, cols]
-        for (int r0 = 0; r0 < rows; r0 += br) {
-            int nr = rows - r0 < br ? rows - r0 : br;
+    int br = block_rows(cols);
+    if (br > rows) br = rows;
+    float *wf = w->dtype == BC_DT_F32 ? NULL : bc_malloc((size_t)br * (size_t)cols * sizeof *wf);  // [br, cols]
+    for (int r0 = 0; r0 < rows; r0 += br) {
+        int nr = rows - r0 < br ? rows - r0 : br;
+        const float *block = (const float *)w->data + (size_t)r0 * cols;
+        if (wf) {
             weight_rows_f32(wf, w, r0, nr);
-            // out[:, r0:r0+nr] = x · wfᵀ
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, nr, cols, 1.0f, x, cols, wf, cols, 0.0f, out + r0,
-                        rows);
+            block = wf;
         }
-        free(wf);
+        for (int i = 0; i < n; i++)  // out[i, r0:r0+nr] = block · x[i]
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, nr, cols, 1.0f, block, cols, x + (size_t)i * cols, 1, 0.0f,
+                        out + (size_t)i * rows + r0, 1);
     }
+    free(wf);
     if (bias)
         for (int i = 0; i < n; i++)
             for (int r = 0; r < rows; r++) out[(size_t)i * rows + r] += bias[r];

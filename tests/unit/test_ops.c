@@ -59,6 +59,10 @@ static void test_linear(void) {
             float atol = 1e-6f * sqrtf((float)cols) * 4, err = tol_ratio(out, ref, (size_t)n * rows, atol, 1e-5f);
             CHECK(err <= 1, "linear %s [%d,%d]x[%d,%d]ᵀ: within atol %.1e + rtol 1e-5 (ratio %.2f)",
                   bc_dtype_name(dts[d]), n, cols, rows, cols, atol, err);
+            // the last row computed alone is bit-identical to it in the batch
+            bc_linear(ref, x + (size_t)(n - 1) * cols, &w, bias, 1);
+            CHECK(memcmp(ref, out + (size_t)(n - 1) * rows, sizeof(float) * rows) == 0,
+                  "linear %s: a row alone is bit-identical to the same row in a batch of %d", bc_dtype_name(dts[d]), n);
             free(raw), free(x), free(bias), free(out), free(ref);
         }
     }
