@@ -71,6 +71,17 @@ int bc_record_from_object(bc_record *rec, const msgpack_object *obj, bc_err *err
     return adopt_map(rec, &copy, err);
 }
 
+void bc_record_clone(bc_record *dst, const bc_record *src) {
+    bc_record_init(dst);
+    dst->index = src->index;
+    grow(dst, src->n);
+    for (size_t i = 0; i < src->n; i++) {
+        dst->keys[i] = bc_obj_copy(dst, &src->keys[i]);
+        dst->vals[i] = bc_obj_copy(dst, &src->vals[i]);
+    }
+    dst->n = src->n;
+}
+
 static long find_key(const bc_record *rec, const char *key) {
     size_t len = strlen(key);
     for (size_t i = 0; i < rec->n; i++) {

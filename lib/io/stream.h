@@ -33,6 +33,9 @@ void bc_record_free(bc_record *rec);
 // record's zone). Fails when obj is not a map or a key is not a string.
 int bc_record_from_object(bc_record *rec, const msgpack_object *obj, bc_err *err);
 
+// dst becomes a deep copy of src (its own zone; same index).
+void bc_record_clone(bc_record *dst, const bc_record *src);
+
 // The value of key, or NULL when absent.
 const msgpack_object *bc_record_get(const bc_record *rec, const char *key);
 // Sets key: replaces the value in place when the key exists, appends otherwise.
