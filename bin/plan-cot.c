@@ -83,14 +83,15 @@ static int plan(ctx *c, bc_record *rec, bc_err *err) {
     rc = janus_generate_text(c->m, ids, (int)len, jobs, c->G, c->max_new, c->eos, &c->sampler, err);
     size_t tokens = 0;
     for (int g = 0; g < c->G && rc == 0; g++) {
-        char *cot = bc_tokenizer_decode(c->tok, jobs[g].ids, (size_t)jobs[g].n, 1, err);
+        size_t cot_len;
+        char *cot = bc_tokenizer_decode(c->tok, jobs[g].ids, (size_t)jobs[g].n, 1, &cot_len, err);
         if (!cot) {
             rc = -1;
             break;
         }
         bc_record *r = &out[g];
         bc_record_set(r, "group", bc_obj_cstr(r, id));
-        bc_record_set(r, "cot", bc_obj_cstr(r, cot));
+        bc_record_set(r, "cot", bc_obj_str(r, cot, cot_len));
         bc_record_set(r, "cot_ids", bc_obj_int_array(r, jobs[g].ids, (size_t)jobs[g].n));
         bc_record_set(r, "cot_logp", bc_obj_float_array(r, jobs[g].logp, (size_t)jobs[g].n));
         set_gen(c, r);

@@ -78,6 +78,9 @@ void bc_attention(float *out, const float *q, const float *k, const float *v, in
 // with H' = H + 2·pad − ks + 1.
 void bc_conv2d(float *out, const float *in, const bc_weight *w, const float *bias, int Ci, int H, int W, int ks,
                int pad);
+// Caps conv2d's im2col scratch (default 32 MB); returns the previous cap.
+// Tests lower it to force many bands.
+size_t bc_conv2d_set_scratch_limit(size_t bytes);
 // Nearest-neighbour ×2: in [C, H, W] -> out [C, 2H, 2W].
 void bc_upsample2x(float *out, const float *in, int C, int H, int W);
 
