@@ -1,43 +1,40 @@
 #!/bin/sh
-# make demo: the main job of bicot on what exists today.
+# make demo: the main job of bicot, on what exists today.
 #
-# The whole job is: prompts -> plan-cot (semantic CoT) -> gen-tokens (VQ codes)
-# -> vq-decode (PNG) -> score-hps/det/vqa (rewards) -> grpo-update. Those stages
-# are not written yet (issues 3, 4, 5 and the GRPO issue); until they are, this
-# demo runs the parts that exist, on real T2I-R1 prompts and the tiny test
-# checkpoints, and says so. It never pretends: nothing here is an image model.
+# The whole job: prompts -> plan-cot (semantic CoT) -> gen-tokens (VQ codes)
+# -> vq-decode (PNG) -> score-hps/det/vqa (rewards) -> grpo-update. There is no
+# embedded default model yet, so this runs the generation half on the tiny
+# random test model of tests/golden/tiny-janus: the plans are gibberish and the
+# pictures are noise (16x16 pixels). MODEL=DIR runs it on a real Janus-Pro
+# directory instead. The scorers and grpo-update are not written yet.
 set -eu
 cd "$(dirname "$0")/.."
 export PATH="$(pwd)/bin:$PATH"
 out=${OUT:-build/demo}
+model=${MODEL:-tests/golden/tiny-janus}
+n_prompts=${PROMPTS:-4}
+rm -rf "$out"
 mkdir -p "$out"
 prompts=../shared/data/t2i-r1-train-prompts.jsonl
 [ -f "$prompts" ] || prompts=tests/golden/streams/t2i-r1-prompts-head.jsonl
 
-echo "bicot demo: the generation and scoring stages do not exist yet;"
-echo "this runs the record-stream tools that do, on $(basename $prompts)."
-echo
-echo "1. prompts (JSON Lines) -> msgpack records, zstd-compressed, checked against schemas/prompt.json"
-bicot-json --zstd "$prompts" > "$out/prompts.msgpack.zst"
-bicot-validate schemas/prompt.json < "$out/prompts.msgpack.zst"
-ls -l "$out/prompts.msgpack.zst" | awk '{print "   " $5 " bytes: " $9}'
-echo
-echo "2. the spatial prompts, back as JSON Lines (first 3):"
-bicot-json -r < "$out/prompts.msgpack.zst" | grep '"task_type":"spatial"' | head -3 | sed 's/^/   /'
-echo
-if [ -d tests/golden/images ]; then
-    echo "3. a folder of images -> records -> a folder again (PNG bytes unchanged):"
-    rm -rf "$out/images" "$out/in"
-    mkdir -p "$out/in"
-    for f in tests/golden/images/*.png; do [ -f "$f.rgb" ] && cp "$f" "$out/in/"; done   # the decodable test PNGs
-    bicot-img "$out/in" | bicot-img -r "$out/images"
-    echo "   $(ls "$out/images"/*.png | wc -l) PNGs and index.jsonl in $out/images; identical bytes: \
-$(for f in "$out"/in/*.png; do cmp -s "$f" "$out/images/$(basename "$f")" || echo no; done | grep -c no) differ"
-    echo
-fi
-if [ -d tests/golden/safetensors ]; then
-    echo "4. a model directory (a tiny test checkpoint):"
-    bicot-inspect tests/golden/safetensors/sharded | head -12 | sed 's/^/   /'
+if [ "$model" = tests/golden/tiny-janus ]; then
+    echo "bicot demo on the TINY RANDOM TEST MODEL ($model): its plans are gibberish and"
+    echo "its pictures are noise. Run MODEL=/path/to/Janus-Pro-1B make demo for real images."
 fi
 echo
-echo "done: outputs in $out/"
+echo "1. $n_prompts T2I-R1 training prompts -> records (schemas/prompt.json)"
+head -n "$n_prompts" "$prompts" | bicot-json | bicot-validate -q --pass schemas/prompt.json > "$out/prompts.msgpack"
+echo "2. plan-cot: 2 semantic-CoT samples per prompt; gen-tokens: image tokens with CFG 5;"
+echo "   vq-decode: PNGs in $out/images; bicot-grid: one contact sheet per prompt in $out/sheets"
+plan-cot --model "$model" -n 2 --max-tokens 48 < "$out/prompts.msgpack" \
+    | gen-tokens --model "$model" \
+    | vq-decode --model "$model" --out-dir "$out/images" \
+    | bicot-grid --out-dir "$out/sheets" \
+    | bicot-validate -q --pass schemas/image.json > "$out/images.msgpack"
+echo
+echo "3. the records (bins shown as sizes):"
+bicot-json -r --brief < "$out/images.msgpack" | cut -c1-160 | sed 's/^/   /'
+echo
+echo "not yet: score-hps, score-det, score-vqa (issue 5) and grpo-update"
+echo "done: $(ls "$out/images" | wc -l) images, $(ls "$out/sheets" | wc -l) contact sheets in $out/"
