@@ -2,10 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/generate.h"
-#include "text/bpe.h"
-#include "text/template.h"
-#include "tool.h"
+#include "gen_tool.h"
 
 static const char usage[] =
     "usage: gen-tokens --model DIR [options] < records > records\n"
@@ -43,12 +40,9 @@ typedef struct {
 
 typedef struct {
     bc_tool *t;
-    janus_model *m;
-    bc_tokenizer *tok;
-    bc_template tpl;
+    bc_gen g;
     janus_image_opts opts;
     int boi_id, grid_h, grid_w;
-    const char *model_name;
 } ctx;
 
 // Builds the cond row of a record: template text, BOS, <begin_of_image>.
@@ -60,12 +54,12 @@ static int prepare(ctx *c, item *it, bc_err *err) {
         free(prompt);
         return -1;
     }
-    char *text = bc_template_image(&c->tpl, prompt, cot);
+    char *text = bc_template_image(&c->g.tpl, prompt, cot);
     free(prompt);
     free(cot);
     int32_t *ids;
     size_t n;
-    int rc = bc_tokenizer_encode(c->tok, text, strlen(text), 1, &ids, &n, err);
+    int rc = bc_tokenizer_encode(c->g.tok, text, strlen(text), 1, &ids, &n, err);
     free(text);
     if (rc < 0) return -1;
     it->ids = bc_realloc(ids, (n + 1) * sizeof *ids);
@@ -89,16 +83,7 @@ static void add_outputs(ctx *c, item *it) {
         const msgpack_object *id = bc_record_get(r, "id");
         if (id) bc_record_set(r, "group", *id);
     }
-    msgpack_object gen = bc_obj_map(r, 6);
-    const char *keys[6] = {"model", "seed", "cfg", "temperature", "top_k", "top_p"};
-    msgpack_object vals[6] = {bc_obj_cstr(r, c->model_name), bc_obj_int((int64_t)c->t->seed), bc_obj_float(c->opts.cfg),
-                              bc_obj_float(c->opts.sampler.greedy ? 0.0 : c->opts.sampler.temperature),
-                              bc_obj_int(c->opts.sampler.top_k), bc_obj_float(c->opts.sampler.top_p)};
-    for (int i = 0; i < 6; i++) {
-        gen.via.map.ptr[i].key = bc_obj_cstr(r, keys[i]);
-        gen.via.map.ptr[i].val = vals[i];
-    }
-    bc_record_set(r, "gen", gen);
+    bc_record_set(r, "gen", bc_gen_provenance(&c->g, c->t, r, c->opts.cfg));
 }
 
 static void item_free(item *it) {
@@ -116,7 +101,7 @@ static void run_batch(ctx *c, item *items, int n) {
         if (items[i].ok)
             jobs[nj++] = (janus_image_job){items[i].ids, (int)items[i].len, &items[i].rng, items[i].tokens, items[i].logp};
     bc_err err;
-    int rc = nj ? janus_generate_images(c->m, jobs, nj, &c->opts, &err) : 0;
+    int rc = nj ? janus_generate_images(c->g.m, jobs, nj, &c->opts, &err) : 0;
     free(jobs);
     for (int i = 0; i < n; i++) {
         if (items[i].ok && rc == 0) {
@@ -133,18 +118,13 @@ static void run_batch(ctx *c, item *items, int n) {
 int main(int argc, char **argv) {
     bc_tool t;
     bc_tool_init(&t, argc, argv, usage);
-    ctx c = {.t = &t, .opts = {.cfg = 5.0f, .sampler = {1.0f, 0, 1.0f, 0}}};
-    const char *template_name = "t2i-r1", *template_file = NULL, *grid = NULL;
+    ctx c = {.t = &t, .opts = {.cfg = 5.0f}};
+    bc_gen_init(&c.g, 0);  // Janus-Pro samples from all 16384 codes
+    const char *grid = NULL;
     for (int i = 1; i < argc; i++) {
-        if (bc_tool_option(&t, argc, argv, &i)) continue;
+        if (bc_tool_option(&t, argc, argv, &i) || bc_gen_option(&c.g, argc, argv, &i)) continue;
         const char *a = argv[i];
-        if (strcmp(a, "--template") == 0) template_name = bc_tool_value(argc, argv, &i);
-        else if (strcmp(a, "--template-file") == 0) template_file = bc_tool_value(argc, argv, &i);
-        else if (strcmp(a, "--cfg") == 0) c.opts.cfg = (float)bc_parse_double(a, bc_tool_value(argc, argv, &i));
-        else if (strcmp(a, "--temperature") == 0) c.opts.sampler.temperature = (float)bc_parse_double(a, bc_tool_value(argc, argv, &i));
-        else if (strcmp(a, "--top-k") == 0) c.opts.sampler.top_k = (int)bc_parse_int(a, bc_tool_value(argc, argv, &i), 0, 1 << 30);
-        else if (strcmp(a, "--top-p") == 0) c.opts.sampler.top_p = (float)bc_parse_double(a, bc_tool_value(argc, argv, &i));
-        else if (strcmp(a, "--greedy") == 0) c.opts.sampler.greedy = 1;
+        if (strcmp(a, "--cfg") == 0) c.opts.cfg = (float)bc_parse_double(a, bc_tool_value(argc, argv, &i));
         else if (strcmp(a, "--grid") == 0) grid = bc_tool_value(argc, argv, &i);
         else if (strcmp(a, "--logp") == 0) {
             const char *v = bc_tool_value(argc, argv, &i);
@@ -152,29 +132,19 @@ int main(int argc, char **argv) {
             c.opts.logp_cfg = strcmp(v, "cfg") == 0;
         } else bc_tool_usage_error("unknown option '%s'", a);
     }
-    if (!t.model) bc_tool_usage_error("--model DIR is required");
-    if (!(c.opts.sampler.temperature > 0)) bc_tool_usage_error("--temperature must be > 0 (use --greedy for argmax)");
-    if (!(c.opts.sampler.top_p > 0 && c.opts.sampler.top_p <= 1)) bc_tool_usage_error("--top-p must be in (0, 1]");
-    bc_err err;
-    if ((template_file ? bc_template_from_file(&c.tpl, template_file, &err) : bc_template_named(&c.tpl, template_name, &err)) < 0)
-        bc_tool_usage_error("%s", err.msg);
-    bc_ops_set_threads(t.threads);
-    c.m = janus_open(t.model, &err);
-    if (!c.m) bc_die(BC_EXIT_FATAL, "%s", err.msg);
-    c.tok = bc_tokenizer_load(t.model, &err);
-    if (!c.tok) bc_die(BC_EXIT_FATAL, "%s", err.msg);
-    c.opts.pad_id = bc_tokenizer_token_id(c.tok, "<｜▁pad▁｜>");
-    c.boi_id = bc_tokenizer_token_id(c.tok, "<begin_of_image>");
+    bc_gen_open(&c.g, &t);
+    c.opts.sampler = c.g.sampler;
+    c.opts.pad_id = bc_tokenizer_token_id(c.g.tok, "<｜▁pad▁｜>");
+    c.boi_id = bc_tokenizer_token_id(c.g.tok, "<begin_of_image>");
     if (c.opts.pad_id < 0 || c.boi_id < 0)
         bc_die(BC_EXIT_FATAL, "%s: tokenizer.json lacks <｜▁pad▁｜> or <begin_of_image>: not a Janus tokenizer", t.model);
-    int side = (int)bc_config_int(c.m->cfg, "vq_config.num_patches", 24);
+    int side = (int)bc_config_int(c.g.m->cfg, "vq_config.num_patches", 24);
     c.grid_h = c.grid_w = side;
     if (grid && (sscanf(grid, "%dx%d", &c.grid_h, &c.grid_w) != 2 || c.grid_h < 1 || c.grid_w < 1))
         bc_tool_usage_error("--grid: expected HxW, got '%s'", grid);
     c.opts.n_tokens = c.grid_h * c.grid_w;
-    const char *slash = strrchr(t.model, '/');
-    c.model_name = slash && slash[1] ? slash + 1 : t.model;
 
+    bc_err err;
     bc_tool_start(&t);
     item *items = bc_calloc((size_t)t.batch, sizeof *items);
     int n = 0;
@@ -195,8 +165,6 @@ int main(int argc, char **argv) {
     }
     run_batch(&c, items, n);
     free(items);
-    bc_tokenizer_free(c.tok);
-    janus_close(c.m);
-    bc_template_free(&c.tpl);
+    bc_gen_close(&c.g);
     return bc_tool_finish(&t);
 }

@@ -2,10 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/generate.h"
-#include "text/bpe.h"
-#include "text/template.h"
-#include "tool.h"
+#include "gen_tool.h"
 
 static const char usage[] =
     "usage: plan-cot --model DIR [-n G] [options] < prompts > plans\n"
@@ -32,36 +29,19 @@ static const char usage[] =
 
 typedef struct {
     bc_tool *t;
-    janus_model *m;
-    bc_tokenizer *tok;
-    bc_template tpl;
-    bc_sampler sampler;
+    bc_gen g;
     int G, max_new, eos;
-    const char *model_name;
 } ctx;
-
-static void set_gen(ctx *c, bc_record *r) {
-    msgpack_object gen = bc_obj_map(r, 5);
-    const char *keys[5] = {"model", "seed", "temperature", "top_k", "top_p"};
-    msgpack_object vals[5] = {bc_obj_cstr(r, c->model_name), bc_obj_int((int64_t)c->t->seed),
-                              bc_obj_float(c->sampler.greedy ? 0.0 : c->sampler.temperature),
-                              bc_obj_int(c->sampler.top_k), bc_obj_float(c->sampler.top_p)};
-    for (int i = 0; i < 5; i++) {
-        gen.via.map.ptr[i].key = bc_obj_cstr(r, keys[i]);
-        gen.via.map.ptr[i].val = vals[i];
-    }
-    bc_record_set(r, "gen", gen);
-}
 
 // Plans one prompt record: G output records, or -1 with err (nothing written).
 static int plan(ctx *c, bc_record *rec, bc_err *err) {
     char *prompt;
     if (bc_get_strdup(rec, "prompt", &prompt, err) < 0) return -1;
-    char *text = bc_template_plan(&c->tpl, prompt);
+    char *text = bc_template_plan(&c->g.tpl, prompt);
     free(prompt);
     int32_t *ids;
     size_t len;
-    int rc = bc_tokenizer_encode(c->tok, text, strlen(text), 1, &ids, &len, err);
+    int rc = bc_tokenizer_encode(c->g.tok, text, strlen(text), 1, &ids, &len, err);
     free(text);
     if (rc < 0) return -1;
 
@@ -80,11 +60,11 @@ static int plan(ctx *c, bc_record *rec, bc_err *err) {
         jobs[g] = (janus_text_job){&rngs[g], bc_malloc((size_t)c->max_new * sizeof(int32_t)),
                                    bc_malloc((size_t)c->max_new * sizeof(float)), 0};
     }
-    rc = janus_generate_text(c->m, ids, (int)len, jobs, c->G, c->max_new, c->eos, &c->sampler, err);
+    rc = janus_generate_text(c->g.m, ids, (int)len, jobs, c->G, c->max_new, c->eos, &c->g.sampler, err);
     size_t tokens = 0;
     for (int g = 0; g < c->G && rc == 0; g++) {
         size_t cot_len;
-        char *cot = bc_tokenizer_decode(c->tok, jobs[g].ids, (size_t)jobs[g].n, 1, &cot_len, err);
+        char *cot = bc_tokenizer_decode(c->g.tok, jobs[g].ids, (size_t)jobs[g].n, 1, &cot_len, err);
         if (!cot) {
             rc = -1;
             break;
@@ -94,7 +74,7 @@ static int plan(ctx *c, bc_record *rec, bc_err *err) {
         bc_record_set(r, "cot", bc_obj_str(r, cot, cot_len));
         bc_record_set(r, "cot_ids", bc_obj_int_array(r, jobs[g].ids, (size_t)jobs[g].n));
         bc_record_set(r, "cot_logp", bc_obj_float_array(r, jobs[g].logp, (size_t)jobs[g].n));
-        set_gen(c, r);
+        bc_record_set(r, "gen", bc_gen_provenance(&c->g, c->t, r, -1));
         tokens += (size_t)jobs[g].n;
         free(cot);
     }
@@ -112,45 +92,26 @@ static int plan(ctx *c, bc_record *rec, bc_err *err) {
 int main(int argc, char **argv) {
     bc_tool t;
     bc_tool_init(&t, argc, argv, usage);
-    ctx c = {.t = &t, .sampler = {1.0f, 50, 1.0f, 0}, .G = 8, .max_new = 1024};
-    const char *template_name = "t2i-r1", *template_file = NULL;
+    ctx c = {.t = &t, .G = 8, .max_new = 1024};
+    bc_gen_init(&c.g, 50);  // top-k 50: what T2I-R1's generate() call samples with
     for (int i = 1; i < argc; i++) {
-        if (bc_tool_option(&t, argc, argv, &i)) continue;
+        if (bc_tool_option(&t, argc, argv, &i) || bc_gen_option(&c.g, argc, argv, &i)) continue;
         const char *a = argv[i];
         if (strcmp(a, "-n") == 0) c.G = (int)bc_parse_int(a, bc_tool_value(argc, argv, &i), 1, 4096);
-        else if (strcmp(a, "--template") == 0) template_name = bc_tool_value(argc, argv, &i);
-        else if (strcmp(a, "--template-file") == 0) template_file = bc_tool_value(argc, argv, &i);
-        else if (strcmp(a, "--temperature") == 0) c.sampler.temperature = (float)bc_parse_double(a, bc_tool_value(argc, argv, &i));
-        else if (strcmp(a, "--top-k") == 0) c.sampler.top_k = (int)bc_parse_int(a, bc_tool_value(argc, argv, &i), 0, 1 << 30);
-        else if (strcmp(a, "--top-p") == 0) c.sampler.top_p = (float)bc_parse_double(a, bc_tool_value(argc, argv, &i));
-        else if (strcmp(a, "--greedy") == 0) c.sampler.greedy = 1;
         else if (strcmp(a, "--max-tokens") == 0) c.max_new = (int)bc_parse_int(a, bc_tool_value(argc, argv, &i), 1, 1 << 20);
         else bc_tool_usage_error("unknown option '%s'", a);
     }
-    if (!t.model) bc_tool_usage_error("--model DIR is required");
-    if (!(c.sampler.temperature > 0)) bc_tool_usage_error("--temperature must be > 0 (use --greedy for argmax)");
-    if (!(c.sampler.top_p > 0 && c.sampler.top_p <= 1)) bc_tool_usage_error("--top-p must be in (0, 1]");
-    bc_err err;
-    if ((template_file ? bc_template_from_file(&c.tpl, template_file, &err) : bc_template_named(&c.tpl, template_name, &err)) < 0)
-        bc_tool_usage_error("%s", err.msg);
-    bc_ops_set_threads(t.threads);
-    c.m = janus_open(t.model, &err);
-    if (!c.m) bc_die(BC_EXIT_FATAL, "%s", err.msg);
-    c.tok = bc_tokenizer_load(t.model, &err);
-    if (!c.tok) bc_die(BC_EXIT_FATAL, "%s", err.msg);
-    c.eos = bc_tokenizer_eos(c.tok);
+    bc_gen_open(&c.g, &t);
+    c.eos = bc_tokenizer_eos(c.g.tok);
     if (c.eos < 0) bc_die(BC_EXIT_FATAL, "%s: the tokenizer has no EOS token", t.model);
-    const char *slash = strrchr(t.model, '/');
-    c.model_name = slash && slash[1] ? slash + 1 : t.model;
 
+    bc_err err;
     bc_tool_start(&t);
     bc_record rec;
     while (bc_tool_next(&t, &rec)) {
         if (plan(&c, &rec, &err) < 0) bc_tool_fail(&t, &rec, &err);
         else bc_record_free(&rec);
     }
-    bc_tokenizer_free(c.tok);
-    janus_close(c.m);
-    bc_template_free(&c.tpl);
+    bc_gen_close(&c.g);
     return bc_tool_finish(&t);
 }
