@@ -1,0 +1,85 @@
+// clip.h: the CLIP model's forward pass (reference/reward-models-spec.md §1):
+// image and text features whose cosine is HPSv2's score (§1.4).
+//
+//   image [3, S, S] normalised -> patch conv (stride = kernel, no bias)
+//     -> [CLS; patches] + position embedding -> pre LayerNorm
+//     -> pre-LN transformer blocks (non-causal) -> token 0 -> post LayerNorm
+//     -> projection (no bias) -> [embed]
+//   ids SOT .. EOT -> token + position embedding
+//     -> pre-LN transformer blocks (causal) -> final LayerNorm at the pooled
+//     token -> projection (no bias) -> [embed]
+//   block: x += out_proj(attn(ln_1(x))); x += fc2(act(fc1(ln_2(x))))
+//
+// Two tensor namings load:
+//   - transformers' CLIPModel directory (config.json + weights):
+//     vision_model.*, text_model.*, visual_projection, text_projection;
+//     architecture from config.json (vision_config, text_config,
+//     projection_dim, with CLIPConfig's defaults for absent keys);
+//   - an open_clip state dict (HPSv2.1's HPS_v2.1_compressed.pt: a pickle
+//     {'state_dict': ...}, possibly with DataParallel's 'module.' prefix, or a
+//     safetensors file): visual.conv1, visual.transformer.resblocks.N (fused
+//     attn.in_proj_weight = [q; k; v]), visual.proj [width, embed] (x @ proj),
+//     transformer.resblocks.N, ln_final, text_projection [width, embed].
+//     The shapes give every size; what they cannot give (head counts, the
+//     activation) comes from bc_clip_options or open_clip's rules.
+//
+// A bc_clip is read-only once loaded; the encode functions allocate their own
+// activations, so threads may share one model.
+#ifndef BICOT_CLIP_H
+#define BICOT_CLIP_H
+
+#include <stdint.h>
+
+#include "../util.h"
+
+typedef struct {
+    int width, layers, heads, mlp;  // hidden size, blocks, attention heads, MLP hidden size
+    int quick_gelu;                 // 1: x·sigmoid(1.702x) (OpenAI CLIP); 0: exact erf GELU
+    float eps;                      // every LayerNorm of the tower
+} bc_clip_tower;
+
+typedef struct {
+    bc_clip_tower vision, text;
+    int image_size, patch_size;  // S, P: (S/P)² patches + CLS
+    int vocab_size, context_length;
+    int embed_dim;               // projection output
+    // Text pooling: the row at argmax(ids) (open_clip, and transformers when
+    // eos_token_id == 2, its legacy value), else the first id == eos_token_id.
+    int pool_argmax;
+    int eos_token_id;
+    int open_clip_naming;        // 1 when the weights are open_clip's
+} bc_clip_config;
+
+// What an open_clip checkpoint's shapes do not say. 0 / -1 = the default.
+typedef struct {
+    int vision_heads;  // 0: width / head_width, head_width 80 for width 1280
+                       // (ViT-H-14), 88 for 1408 (ViT-g-14), 104 for 1664
+                       // (ViT-bigG-14), else 64 (open_clip's default)
+    int text_heads;    // 0: width / 64 (every open_clip text config)
+    int quick_gelu;    // -1: exact GELU (ViT-H-14, HPSv2); 1: quick_gelu
+                       // (OpenAI-pretrained configs). Applies to both towers.
+} bc_clip_options;
+
+typedef struct bc_clip bc_clip;
+
+// Opens a transformers CLIPModel directory, or an open_clip checkpoint file
+// (.pt/.pth/.bin/.safetensors). opt may be NULL (defaults); it is used only
+// for open_clip weights. NULL on failure with err naming the file, tensor or
+// config key.
+bc_clip *bc_clip_open(const char *path, const bc_clip_options *opt, bc_err *err);
+void bc_clip_free(bc_clip *m);
+const bc_clip_config *bc_clip_config_of(const bc_clip *m);
+
+// n_images normalised images chw [n, 3, S, S] -> out [n, embed_dim]
+// (projected, not normalised).
+void bc_clip_encode_image(const bc_clip *m, const float *chw, int n_images, float *out);
+// One tokenized text ids[len] (SOT .. EOT, padding after EOT allowed and
+// ignored: the causal mask makes the pooled row depend only on ids up to it)
+// -> out [embed_dim]. Fails on an id outside the vocabulary or a pooled
+// position beyond the context length.
+int bc_clip_encode_text(const bc_clip *m, const int32_t *ids, int len, float *out, bc_err *err);
+
+// Cosine similarity of a[dim] and b[dim] (HPSv2's score: no logit_scale).
+float bc_clip_cosine(const float *a, const float *b, int dim);
+
+#endif
