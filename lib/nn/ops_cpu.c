@@ -4,6 +4,8 @@
 // their stored dtype.
 #include "ops.h"
 
+#include "../../kernels/cpu/gemv.h"
+
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -70,35 +72,42 @@ static void weight_rows_f32(float *dst, const bc_weight *w, int r0, int nr) {
 
 // ---- linear ----------------------------------------------------------------------
 
-// Rows of a weight block: about 256 KB of float32, so a block stays in
-// cache while every input row goes over it.
+// Rows of an f16 weight block converted at a time: about 256 KB of float32.
 static int block_rows(int cols) {
     int r = (1 << 16) / (cols > 0 ? cols : 1);
     return r < 8 ? 8 : r;
 }
 
-// Every output element is one sgemv dot product over the same block, in the
-// same order, whatever n is: a row's result never depends on the rows next
-// to it (DESIGN.md §2: a sample must not depend on batch size). sgemm would
-// be faster for long prefills but picks its kernels by the batch size.
+// Every output element is one dot product computed the same way whatever n
+// and the thread count are (kernels/cpu/gemv.c): a row's result never depends
+// on the rows next to it (DESIGN.md §2: a sample must not depend on batch
+// size). Threads split the weight rows. A GEMM kernel for long prefills and
+// the VQ decoder's big products is still to come; it must keep this property.
 void bc_linear(float *out, const float *x, const bc_weight *w, const float *bias, int n) {
     int rows = w->rows, cols = w->cols;
     if (n <= 0 || rows <= 0) return;
-    int br = block_rows(cols);
-    if (br > rows) br = rows;
-    float *wf = w->dtype == BC_DT_F32 ? NULL : bc_malloc((size_t)br * (size_t)cols * sizeof *wf);  // [br, cols]
-    for (int r0 = 0; r0 < rows; r0 += br) {
-        int nr = rows - r0 < br ? rows - r0 : br;
-        const float *block = (const float *)w->data + (size_t)r0 * cols;
-        if (wf) {
+    if (w->dtype == BC_DT_F16) {
+        int br = block_rows(cols);
+        if (br > rows) br = rows;
+        float *wf = bc_malloc((size_t)br * (size_t)cols * sizeof *wf);  // [br, cols]
+        for (int r0 = 0; r0 < rows; r0 += br) {
+            int nr = rows - r0 < br ? rows - r0 : br;
             weight_rows_f32(wf, w, r0, nr);
-            block = wf;
+            bc_gemv_f32(out + r0, wf, x, nr, cols, n, rows, cols);
         }
-        for (int i = 0; i < n; i++)  // out[i, r0:r0+nr] = block · x[i]
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, nr, cols, 1.0f, block, cols, x + (size_t)i * cols, 1, 0.0f,
-                        out + (size_t)i * rows + r0, 1);
+        free(wf);
+    } else {
+        enum { CHUNK_ROWS = 32 };
+        int chunks = (rows + CHUNK_ROWS - 1) / CHUNK_ROWS;
+#pragma omp parallel for schedule(static) num_threads(bc_ops_threads()) if (chunks > 1 && (size_t)rows * cols * n > 65536)
+        for (int ch = 0; ch < chunks; ch++) {
+            int r0 = ch * CHUNK_ROWS, nr = rows - r0 < CHUNK_ROWS ? rows - r0 : CHUNK_ROWS;
+            if (w->dtype == BC_DT_BF16)
+                bc_gemv_bf16(out + r0, (const uint16_t *)w->data + (size_t)r0 * cols, x, nr, cols, n, rows, cols);
+            else
+                bc_gemv_f32(out + r0, (const float *)w->data + (size_t)r0 * cols, x, nr, cols, n, rows, cols);
+        }
     }
-    free(wf);
     if (bias)
         for (int i = 0; i < n; i++)
             for (int r = 0; r < rows; r++) out[(size_t)i * rows + r] += bias[r];
