@@ -22,9 +22,9 @@ MODE := $(if $(SAN),san,rel)
 BUILD := build/$(MODE)
 
 # Debian packages (make deps). msgpack-c, zstd, libpng, libjpeg-turbo,
-# OpenBLAS, jansson (JSON), GNU parallel; clang for the fuzz targets.
+# OpenBLAS, jansson (JSON), GNU parallel; clang (+ its OpenMP runtime) for the fuzz targets.
 DEB_PACKAGES := build-essential pkg-config libmsgpack-dev libzstd-dev zstd libpng-dev libjpeg62-turbo-dev \
-                libopenblas-dev libjansson-dev parallel clang libclang-rt-dev
+                libopenblas-dev libjansson-dev parallel clang libclang-rt-dev libomp-dev
 
 WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g -fopenmp $(WARN) -Ilib -I/usr/include/x86_64-linux-gnu/openblas-pthread
