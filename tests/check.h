@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 static int check_count, check_failures;
 
 static int check_line(int ok, const char *file, int line, const char *fmt, ...) {
@@ -36,6 +38,19 @@ static int check_line(int ok, const char *file, int line, const char *fmt, ...) 
 #define CHECK_CONTAINS(got, want, ...) \
     (check_line(strstr((got), (want)) != NULL, __FILE__, __LINE__, __VA_ARGS__) || \
      (printf("#   got:  \"%s\"\n#   want substring: \"%s\"\n", (got), (want)), 0))
+
+// The bytes of dir/name (NUL-terminated), or NULL after a "#" line saying why.
+static inline void *fixture_bytes(const char *dir, const char *name, size_t *len) {
+    char *path = bc_path_join(dir, name);
+    uint8_t *data = NULL;
+    bc_err err;
+    if (bc_read_file(path, &data, len, &err) < 0) {
+        printf("# %s\n", err.msg);
+        data = NULL;
+    }
+    free(path);
+    return data;
+}
 
 // Ends a test program.
 static int check_done(void) { return check_failures ? 1 : 0; }

@@ -17,15 +17,7 @@
 #define DIR "tests/golden/preprocess"
 
 static void *read_fixture(const char *name, size_t *len) {
-    char *path = bc_path_join(DIR, name);
-    uint8_t *data = NULL;
-    bc_err err;
-    if (bc_read_file(path, &data, len, &err) < 0) {
-        printf("# %s\n", err.msg);
-        data = NULL;
-    }
-    free(path);
-    return data;
+    return fixture_bytes(DIR, name, len);
 }
 
 static int jint(json_t *o, const char *key) { return (int)json_integer_value(json_object_get(o, key)); }

@@ -16,15 +16,7 @@
 #define DIR "tests/golden/vqdec"
 
 static void *read_all(const char *name, size_t *len) {
-    char *path = bc_path_join(DIR, name);
-    uint8_t *data = NULL;
-    bc_err err;
-    if (bc_read_file(path, &data, len, &err) < 0) {
-        printf("# %s\n", err.msg);
-        data = NULL;
-    }
-    free(path);
-    return data;
+    return fixture_bytes(DIR, name, len);
 }
 
 // One case of cases.json: decode its tokens, compare with the reference.
