@@ -115,6 +115,8 @@ struct bc_tokenizer {
     int nids;
     smap merges;            // (left id, right id) -> rank << 32 | merged id
     int ignore_merges, unk_id, fuse_unk;
+    char *word_suffix;      // model.end_of_word_suffix ("</w>" for CLIP) or NULL
+    size_t word_suffix_len;
     added_token *added;
     size_t nadded;
     norm_step *norms;
@@ -149,6 +151,7 @@ static void init_bytes(bc_tokenizer *tok) {
 void bc_tokenizer_free(bc_tokenizer *tok) {
     if (!tok) return;
     free(tok->name);
+    free(tok->word_suffix);
     smap_free(&tok->vocab);
     smap_free(&tok->added_ids);
     for (int i = 0; i < tok->nids; i++) free(tok->tokens[i]);
@@ -259,8 +262,11 @@ static int load_model(bc_tokenizer *tok, json_t *model, bc_err *err) {
     tok->unk_id = unk ? lookup(tok, unk, strlen(unk)) : -1;
     const char *prefix = json_string_value(json_object_get(model, "continuing_subword_prefix"));
     const char *suffix = json_string_value(json_object_get(model, "end_of_word_suffix"));
-    if ((prefix && *prefix) || (suffix && *suffix))
-        return bc_fail(err, "model: continuing_subword_prefix / end_of_word_suffix are not supported");
+    if (prefix && *prefix) return bc_fail(err, "model: continuing_subword_prefix is not supported");
+    if (suffix && *suffix) {  // CLIP: the last symbol of each piece carries the suffix
+        tok->word_suffix_len = strlen(suffix);
+        tok->word_suffix = bc_strndup(suffix, tok->word_suffix_len);
+    }
     return 0;
 }
 
@@ -603,7 +609,16 @@ static void bpe_word(const bc_tokenizer *tok, const char *w, size_t len, int32_t
         uint8_t b = (uint8_t)w[i];
         size_t want = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
         while (k < want && i + k < len && ((uint8_t)w[i + k] & 0xC0) == 0x80) k++;
-        int id = lookup(tok, w + i, k);
+        int id;
+        if (tok->word_suffix && i + k == len) {  // the last character: looked up with the end-of-word suffix, as HF
+            char *last = bc_malloc(k + tok->word_suffix_len);
+            memcpy(last, w + i, k);
+            memcpy(last + k, tok->word_suffix, tok->word_suffix_len);
+            id = lookup(tok, last, k + tok->word_suffix_len);
+            free(last);
+        } else {
+            id = lookup(tok, w + i, k);
+        }
         i += k;
         if (id < 0) {  // not in the vocab: unk (fused if asked), or dropped as HF does without unk
             if (tok->unk_id < 0) continue;

@@ -4,7 +4,10 @@
 //
 // What is read from tokenizer.json:
 //   model          type "BPE": vocab, merges ("a b" strings or ["a","b"]
-//                  pairs), ignore_merges, unk_token (+ fuse_unk). Other model
+//                  pairs), ignore_merges, unk_token (+ fuse_unk),
+//                  end_of_word_suffix (CLIP's "</w>": joined to the last
+//                  character of every piece before merging; decode leaves it
+//                  in the text). Other model
 //                  types (WordPiece, Unigram, WordLevel) are refused.
 //   added_tokens   matched first, as whole strings, leftmost-longest, like HF:
 //                  those with normalized=false on the raw text, the others on
