@@ -532,3 +532,10 @@ float bc_clip_cosine(const float *a, const float *b, int dim) {
     // F.normalize divides by max(norm, 1e-12)
     return (float)(ab / (fmax(sqrt(aa), 1e-12) * fmax(sqrt(bb), 1e-12)));
 }
+
+float bc_clip_logit_scale(const bc_clip *m) {
+    const bc_tensor *t = bc_weights_find(m->weights, "logit_scale");
+    float v;
+    if (!t || t->numel != 1 || bc_tensor_to_f32(t, &v, NULL) < 0) return 1.0f;
+    return expf(v);
+}

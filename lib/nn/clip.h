@@ -79,6 +79,10 @@ void bc_clip_encode_image(const bc_clip *m, const float *chw, int n_images, floa
 // position beyond the context length.
 int bc_clip_encode_text(const bc_clip *m, const int32_t *ids, int len, float *out, bc_err *err);
 
+// exp(logit_scale): the factor CLIPModel's logits put on the cosine (PickScore
+// scores with it); 1 when the checkpoint has no logit_scale.
+float bc_clip_logit_scale(const bc_clip *m);
+
 // Cosine similarity of a[dim] and b[dim] (HPSv2's score: no logit_scale).
 float bc_clip_cosine(const float *a, const float *b, int dim);
 
