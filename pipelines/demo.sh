@@ -5,13 +5,16 @@
 # -> vq-decode (PNG) -> score-hps/det/vqa (rewards) -> grpo-update. There is no
 # embedded default model yet, so this runs the generation half on the tiny
 # random test model of tests/golden/tiny-janus: the plans are gibberish and the
-# pictures are noise (16x16 pixels). MODEL=DIR runs it on a real Janus-Pro
-# directory instead. The scorers and grpo-update are not written yet.
+# pictures are noise (16x16 pixels); score-hps scores them with the tiny random
+# CLIP of tests/golden/tiny-clip. MODEL=DIR (a Janus-Pro directory) and HPS=DIR
+# (a CLIPModel directory) run it on real checkpoints. score-det, score-vqa and
+# grpo-update are not written yet.
 set -eu
 cd "$(dirname "$0")/.."
 export PATH="$(pwd)/bin:$PATH"
 out=${OUT:-build/demo}
 model=${MODEL:-tests/golden/tiny-janus}
+scorer=${HPS:-tests/golden/tiny-clip}   # a CLIPModel directory (tiny and random by default)
 n_prompts=${PROMPTS:-4}
 rm -rf "$out"
 mkdir -p "$out"
@@ -26,15 +29,20 @@ echo
 echo "1. $n_prompts T2I-R1 training prompts -> records (schemas/prompt.json)"
 head -n "$n_prompts" "$prompts" | bicot-json | bicot-validate -q --pass schemas/prompt.json > "$out/prompts.msgpack"
 echo "2. plan-cot: 2 semantic-CoT samples per prompt; gen-tokens: image tokens with CFG 5;"
-echo "   vq-decode: PNGs in $out/images; bicot-grid: one contact sheet per prompt in $out/sheets"
+echo "   vq-decode: PNGs in $out/images; bicot-grid: one contact sheet per prompt in $out/sheets;"
+echo "   score-hps: rewards.hps from $scorer (tiny random CLIP by default: its scores mean nothing)"
 plan-cot --model "$model" -n 2 --max-tokens 48 < "$out/prompts.msgpack" \
     | gen-tokens --model "$model" \
     | vq-decode --model "$model" --out-dir "$out/images" \
     | bicot-grid --out-dir "$out/sheets" \
-    | bicot-validate -q --pass schemas/image.json > "$out/images.msgpack"
+    | score-hps --model "$scorer" \
+    | bicot-validate -q --pass schemas/scored.json > "$out/images.msgpack"
 echo
 echo "3. the records (bins shown as sizes):"
 bicot-json -r --brief < "$out/images.msgpack" | cut -c1-160 | sed 's/^/   /'
 echo
-echo "not yet: score-hps, score-det, score-vqa (issue 5) and grpo-update"
+echo "4. rewards.hps of each sample (<prompt id>#<k>):"
+bicot-json -r --brief < "$out/images.msgpack" | sed 's/.*"id":"\([^"]*\)".*"hps":\([-0-9.e]*\).*/   \1 \2/'
+echo
+echo "not yet: score-det, score-vqa (issue 5) and grpo-update"
 echo "done: $(ls "$out/images" | wc -l) images, $(ls "$out/sheets" | wc -l) contact sheets in $out/"
