@@ -28,7 +28,6 @@ void bc_gen_open(bc_gen *g, bc_tool *t) {
     int rc = g->template_file ? bc_template_from_file(&g->tpl, g->template_file, &err)
                               : bc_template_named(&g->tpl, g->template_name, &err);
     if (rc < 0) bc_tool_usage_error("%s", err.msg);
-    bc_ops_set_threads(t->threads);
     g->m = janus_open(t->model, &err);
     if (!g->m) bc_die(BC_EXIT_FATAL, "%s", err.msg);
     g->tok = bc_tokenizer_load(t->model, &err);

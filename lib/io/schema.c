@@ -2,6 +2,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdarg.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,9 +117,13 @@ typedef struct {
 
 static int validate(ctx *c, const json_t *schema, const msgpack_object *v);
 
-static int fail_at(ctx *c, const char *fmt, const char *a, const char *b) {
+static int fail_at(ctx *c, const char *fmt, ...) BC_PRINTF(2, 3);
+static int fail_at(ctx *c, const char *fmt, ...) {
     char what[512];
-    snprintf(what, sizeof what, fmt, a, b);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
     return bc_fail(c->err, "at %s: %s", c->path[0] ? c->path : "/", what);
 }
 
@@ -253,18 +258,18 @@ static int validate_object(ctx *c, const json_t *schema, const msgpack_object *v
         const char *name = json_string_value(r);
         int found = 0;
         for (uint32_t k = 0; k < v->via.map.size && !found; k++) found = bc_obj_is_str(&v->via.map.ptr[k].key, name);
-        if (!found) return fail_at(c, "missing key '%s'%s", name, "");
+        if (!found) return fail_at(c, "missing key '%s'", name);
     }
-    if (minp && v->via.map.size < json_integer_value(minp)) return fail_at(c, "too few keys%s%s", "", "");
+    if (minp && v->via.map.size < json_integer_value(minp)) return fail_at(c, "too few keys");
     for (uint32_t k = 0; k < v->via.map.size; k++) {
         const msgpack_object *key = &v->via.map.ptr[k].key;
-        if (key->type != MSGPACK_OBJECT_STR) return fail_at(c, "a key is %s, expected string%s", json_kind(key), "");
+        if (key->type != MSGPACK_OBJECT_STR) return fail_at(c, "a key is %s, expected string", json_kind(key));
         char *name = bc_strndup(key->via.str.ptr, key->via.str.size);
         const json_t *sub = props ? json_object_get(props, name) : NULL;
         if (!sub) sub = addl;
         int rc = 0;
         if (sub && json_is_false(sub))
-            rc = fail_at(c, "key '%s' is not allowed%s", name, "");
+            rc = fail_at(c, "key '%s' is not allowed", name);
         else if (sub)
             rc = validate_child(c, sub, &v->via.map.ptr[k].val, name);
         free(name);
@@ -275,7 +280,7 @@ static int validate_object(ctx *c, const json_t *schema, const msgpack_object *v
 
 static int validate(ctx *c, const json_t *schema, const msgpack_object *v) {
     if (json_is_true(schema)) return 0;
-    if (json_is_false(schema)) return fail_at(c, "no value is allowed here%s%s", "", "");
+    if (json_is_false(schema)) return fail_at(c, "no value is allowed here");
     if (++c->depth > 64) return bc_fail(c->err, "schema nesting too deep (a $ref loop?)");
     schema_file *file = c->file;
     int rc = 0;
@@ -305,13 +310,13 @@ static int validate(ctx *c, const json_t *schema, const msgpack_object *v) {
         }
     }
     if ((k = json_object_get(schema, "contentEncoding")) && v->type == MSGPACK_OBJECT_STR) {
-        rc = fail_at(c, "expected bytes (msgpack bin), got string%s%s", "", "");
+        rc = fail_at(c, "expected bytes (msgpack bin), got string");
         goto done;
     }
     if ((k = json_object_get(schema, "contentMediaType")) && v->type == MSGPACK_OBJECT_BIN &&
         strcmp(json_string_value(k), "image/png") == 0 &&
         !bc_is_png((const uint8_t *)v->via.bin.ptr, v->via.bin.size)) {
-        rc = fail_at(c, "expected PNG bytes%s%s", "", "");
+        rc = fail_at(c, "expected PNG bytes");
         goto done;
     }
     if ((k = json_object_get(schema, "enum"))) {
@@ -321,13 +326,13 @@ static int validate(ctx *c, const json_t *schema, const msgpack_object *v) {
         json_array_foreach(k, i, e) ok = ok || equals(v, e);
         if (!ok) {
             char *want = json_dumps(k, JSON_COMPACT);
-            rc = fail_at(c, "expected one of %s%s", want, "");
+            rc = fail_at(c, "expected one of %s", want);
             free(want);
             goto done;
         }
     }
     if ((k = json_object_get(schema, "const")) && !equals(v, k)) {
-        rc = fail_at(c, "not the required constant%s%s", "", "");
+        rc = fail_at(c, "not the required constant");
         goto done;
     }
     if (type_matches(v, "number")) {
@@ -336,13 +341,11 @@ static int validate(ctx *c, const json_t *schema, const msgpack_object *v) {
         const json_t *xlo = json_object_get(schema, "exclusiveMinimum");
         const json_t *xhi = json_object_get(schema, "exclusiveMaximum");
         if ((lo && x < json_number_value(lo)) || (xlo && x <= json_number_value(xlo))) {
-            snprintf(buf, sizeof buf, "%.9g", x);
-            rc = fail_at(c, "%s is below the minimum%s", buf, "");
+            rc = fail_at(c, "%.9g is below the minimum", x);
             goto done;
         }
         if ((hi && x > json_number_value(hi)) || (xhi && x >= json_number_value(xhi))) {
-            snprintf(buf, sizeof buf, "%.9g", x);
-            rc = fail_at(c, "%s is above the maximum%s", buf, "");
+            rc = fail_at(c, "%.9g is above the maximum", x);
             goto done;
         }
     }
@@ -350,7 +353,7 @@ static int validate(ctx *c, const json_t *schema, const msgpack_object *v) {
         size_t len = utf8_count(v->via.str.ptr, v->via.str.size);
         const json_t *lo = json_object_get(schema, "minLength"), *hi = json_object_get(schema, "maxLength");
         if ((lo && len < (size_t)json_integer_value(lo)) || (hi && len > (size_t)json_integer_value(hi))) {
-            rc = fail_at(c, "string length out of range%s%s", "", "");
+            rc = fail_at(c, "string length out of range");
             goto done;
         }
         if ((k = json_object_get(schema, "pattern"))) {
@@ -361,7 +364,7 @@ static int validate(ctx *c, const json_t *schema, const msgpack_object *v) {
             free(s);
             regfree(&re);
             if (!match) {
-                rc = fail_at(c, "does not match the pattern %s%s", json_string_value(k), "");
+                rc = fail_at(c, "does not match the pattern %s", json_string_value(k));
                 goto done;
             }
         }
@@ -370,8 +373,7 @@ static int validate(ctx *c, const json_t *schema, const msgpack_object *v) {
         const json_t *lo = json_object_get(schema, "minItems"), *hi = json_object_get(schema, "maxItems");
         uint32_t n = v->via.array.size;
         if ((lo && n < json_integer_value(lo)) || (hi && n > json_integer_value(hi))) {
-            snprintf(buf, sizeof buf, "%u", n);
-            rc = fail_at(c, "%s items: count out of range%s", buf, "");
+            rc = fail_at(c, "%u items: count out of range", n);
             goto done;
         }
         if ((k = json_object_get(schema, "items"))) {
@@ -393,7 +395,7 @@ static int validate(ctx *c, const json_t *schema, const msgpack_object *v) {
         json_t *sub;
         json_array_foreach(k, i, sub) ok = ok || trial(c, sub, v) == 0;
         if (!ok) {
-            rc = fail_at(c, "matches none of the alternatives (anyOf)%s%s", "", "");
+            rc = fail_at(c, "matches none of the alternatives (anyOf)");
             goto done;
         }
     }
@@ -403,11 +405,11 @@ static int validate(ctx *c, const json_t *schema, const msgpack_object *v) {
         json_t *sub;
         json_array_foreach(k, i, sub) n += trial(c, sub, v) == 0;
         if (n != 1) {
-            rc = fail_at(c, "must match exactly one alternative (oneOf)%s%s", "", "");
+            rc = fail_at(c, "must match exactly one alternative (oneOf)");
             goto done;
         }
     }
-    if ((k = json_object_get(schema, "not")) && trial(c, k, v) == 0) rc = fail_at(c, "matches a 'not' schema%s%s", "", "");
+    if ((k = json_object_get(schema, "not")) && trial(c, k, v) == 0) rc = fail_at(c, "matches a 'not' schema");
 done:
     c->depth--;
     return rc;
