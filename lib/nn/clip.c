@@ -40,6 +40,8 @@ typedef struct {
 struct bc_clip {
     bc_clip_config cfg;
     bc_weights *weights;
+    int own_weights;        // 0 when the caller opened weights (bc_clip_open_weights)
+    const char *prefix;     // prepended to every tensor name ("" or e.g. "owlv2.")
     // vision
     bc_weight patch;       // [Wv, 3·P·P]: the conv1 kernel as a matrix (no bias)
     float *class_emb;      // [Wv]
@@ -65,10 +67,13 @@ static void *own(bc_clip *m, void *p) {
 
 // ---- loading helpers -----------------------------------------------------------
 
-// The tensor `name` with shape [d0] (d1 < 0) or [d0, d1] (d0 < 0: any rows).
+// The tensor prefix + `name` with shape [d0] (d1 < 0) or [d0, d1] (d0 < 0:
+// any rows).
 static const bc_tensor *need(bc_clip *m, const char *name, int64_t d0, int64_t d1, bc_err *err) {
     int64_t shape[2] = {d0, d1};
-    return bc_weights_need(m->weights, name, d1 < 0 ? 1 : 2, shape, err);
+    char full[320];
+    snprintf(full, sizeof full, "%s%s", m->prefix, name);
+    return bc_weights_need(m->weights, full, d1 < 0 ? 1 : 2, shape, err);
 }
 
 // A float32 copy of a [d0] or [d0, d1] tensor, owned by m.
@@ -82,6 +87,13 @@ static float *load_f32(bc_clip *m, const char *name, int64_t d0, int64_t d1, bc_
 static int load_matrix(bc_clip *m, bc_weight *w, const char *name, int rows, int cols, bc_err *err) {
     const bc_tensor *t = need(m, name, rows, cols, err);
     return t && bc_weight_from(w, t, err) == 0 ? 0 : -1;
+}
+
+// A patch-embedding conv kernel [width, 3, P, P].
+static const bc_tensor *need4(bc_clip *m, const char *name, int width, int P, bc_err *err) {
+    char full[320];
+    snprintf(full, sizeof full, "%s%s", m->prefix, name);
+    return bc_weights_need(m->weights, full, 4, (int64_t[]){width, 3, P, P}, err);
 }
 
 // prefix + "weight" [out, in] and prefix + "bias" [out].
@@ -187,9 +199,10 @@ static int cfg_int(const bc_config *cfg, const char *path, int64_t def, int lo, 
     return 0;
 }
 
-// hidden_act "gelu" or "quick_gelu" (CLIP's default); nothing else is CLIP's.
-static int cfg_act(const bc_config *cfg, const char *path, int *quick, bc_err *err) {
-    const char *act = "quick_gelu";
+// hidden_act "gelu" or "quick_gelu"; nothing else is CLIP's. def_quick: the
+// default when absent.
+static int cfg_act(const bc_config *cfg, const char *path, int def_quick, int *quick, bc_err *err) {
+    const char *act = def_quick ? "quick_gelu" : "gelu";
     if (bc_config_get_str(cfg, path, &act, err) < 0) return -1;
     if (strcmp(act, "gelu") == 0) *quick = 0;
     else if (strcmp(act, "quick_gelu") == 0) *quick = 1;
@@ -197,34 +210,48 @@ static int cfg_act(const bc_config *cfg, const char *path, int *quick, bc_err *e
     return 0;
 }
 
-// transformers' CLIPConfig, with CLIPVisionConfig/CLIPTextConfig defaults for
-// the keys save_pretrained leaves out.
-static int read_hf_config(const bc_config *cfg, bc_clip_config *c, bc_err *err) {
-    double veps = 1e-5, teps = 1e-5;
-    if (cfg_int(cfg, "vision_config.hidden_size", 768, 1, 1 << 16, &c->vision.width, err) < 0 ||
-        cfg_int(cfg, "vision_config.intermediate_size", 3072, 1, 1 << 20, &c->vision.mlp, err) < 0 ||
-        cfg_int(cfg, "vision_config.num_hidden_layers", 12, 0, 1024, &c->vision.layers, err) < 0 ||
-        cfg_int(cfg, "vision_config.num_attention_heads", 12, 1, 1024, &c->vision.heads, err) < 0 ||
-        cfg_int(cfg, "vision_config.image_size", 224, 1, 1 << 14, &c->image_size, err) < 0 ||
-        cfg_int(cfg, "vision_config.patch_size", 32, 1, 1 << 14, &c->patch_size, err) < 0 ||
-        cfg_act(cfg, "vision_config.hidden_act", &c->vision.quick_gelu, err) < 0 ||
+const bc_clip_config bc_clip_hf_defaults = {
+    .vision = {.width = 768, .layers = 12, .heads = 12, .mlp = 3072, .quick_gelu = 1, .eps = 1e-5f},
+    .text = {.width = 512, .layers = 12, .heads = 8, .mlp = 2048, .quick_gelu = 1, .eps = 1e-5f},
+    .image_size = 224,
+    .patch_size = 32,
+    .vocab_size = 49408,
+    .context_length = 77,
+    .embed_dim = 512,
+    .eos_token_id = 49407,
+};
+
+// transformers' CLIPConfig layout (vision_config, text_config, projection_dim),
+// with defaults for the keys save_pretrained leaves out.
+int bc_clip_read_config(const bc_config *cfg, const bc_clip_config *defaults, bc_clip_config *c, bc_err *err) {
+    const bc_clip_config *d = defaults ? defaults : &bc_clip_hf_defaults;
+    *c = *d;
+    double veps = d->vision.eps, teps = d->text.eps;
+    if (cfg_int(cfg, "vision_config.hidden_size", d->vision.width, 1, 1 << 16, &c->vision.width, err) < 0 ||
+        cfg_int(cfg, "vision_config.intermediate_size", d->vision.mlp, 1, 1 << 20, &c->vision.mlp, err) < 0 ||
+        cfg_int(cfg, "vision_config.num_hidden_layers", d->vision.layers, 0, 1024, &c->vision.layers, err) < 0 ||
+        cfg_int(cfg, "vision_config.num_attention_heads", d->vision.heads, 1, 1024, &c->vision.heads, err) < 0 ||
+        cfg_int(cfg, "vision_config.image_size", d->image_size, 1, 1 << 14, &c->image_size, err) < 0 ||
+        cfg_int(cfg, "vision_config.patch_size", d->patch_size, 1, 1 << 14, &c->patch_size, err) < 0 ||
+        cfg_act(cfg, "vision_config.hidden_act", d->vision.quick_gelu, &c->vision.quick_gelu, err) < 0 ||
         bc_config_get_double(cfg, "vision_config.layer_norm_eps", &veps, err) < 0 ||
-        cfg_int(cfg, "text_config.hidden_size", 512, 1, 1 << 16, &c->text.width, err) < 0 ||
-        cfg_int(cfg, "text_config.intermediate_size", 2048, 1, 1 << 20, &c->text.mlp, err) < 0 ||
-        cfg_int(cfg, "text_config.num_hidden_layers", 12, 0, 1024, &c->text.layers, err) < 0 ||
-        cfg_int(cfg, "text_config.num_attention_heads", 8, 1, 1024, &c->text.heads, err) < 0 ||
-        cfg_int(cfg, "text_config.vocab_size", 49408, 1, INT_MAX, &c->vocab_size, err) < 0 ||
-        cfg_int(cfg, "text_config.max_position_embeddings", 77, 1, 1 << 20, &c->context_length, err) < 0 ||
-        cfg_int(cfg, "text_config.eos_token_id", 49407, 0, INT_MAX, &c->eos_token_id, err) < 0 ||
-        cfg_act(cfg, "text_config.hidden_act", &c->text.quick_gelu, err) < 0 ||
+        cfg_int(cfg, "text_config.hidden_size", d->text.width, 1, 1 << 16, &c->text.width, err) < 0 ||
+        cfg_int(cfg, "text_config.intermediate_size", d->text.mlp, 1, 1 << 20, &c->text.mlp, err) < 0 ||
+        cfg_int(cfg, "text_config.num_hidden_layers", d->text.layers, 0, 1024, &c->text.layers, err) < 0 ||
+        cfg_int(cfg, "text_config.num_attention_heads", d->text.heads, 1, 1024, &c->text.heads, err) < 0 ||
+        cfg_int(cfg, "text_config.vocab_size", d->vocab_size, 1, INT_MAX, &c->vocab_size, err) < 0 ||
+        cfg_int(cfg, "text_config.max_position_embeddings", d->context_length, 1, 1 << 20, &c->context_length, err) <
+            0 ||
+        cfg_int(cfg, "text_config.eos_token_id", d->eos_token_id, 0, INT_MAX, &c->eos_token_id, err) < 0 ||
+        cfg_act(cfg, "text_config.hidden_act", d->text.quick_gelu, &c->text.quick_gelu, err) < 0 ||
         bc_config_get_double(cfg, "text_config.layer_norm_eps", &teps, err) < 0 ||
-        cfg_int(cfg, "projection_dim", 512, 1, 1 << 16, &c->embed_dim, err) < 0)
+        cfg_int(cfg, "projection_dim", d->embed_dim, 1, 1 << 16, &c->embed_dim, err) < 0)
         return -1;
     c->vision.eps = (float)veps;
     c->text.eps = (float)teps;
     // modeling_clip.py: eos_token_id == 2 is the value configs had before
     // transformers PR #24773, kept with its old rule: argmax(ids).
-    c->pool_argmax = c->eos_token_id == 2;
+    c->pool_argmax = d->pool_argmax || c->eos_token_id == 2;
     if (c->image_size % c->patch_size)
         return bc_fail(err, "%s: image_size %d is not a multiple of patch_size %d", bc_config_name(cfg), c->image_size,
                        c->patch_size);
@@ -299,57 +326,97 @@ static int infer_open_clip_config(bc_clip *m, const bc_clip_options *opt, bc_cli
 
 // ---- open ------------------------------------------------------------------------
 
-static int load_weights(bc_clip *m, bc_err *err) {
-    bc_clip_config *c = &m->cfg;
+// The parts of an open_clip state dict (every part: the file is one CLIP).
+static int check_heads(const bc_clip *m, bc_err *err) {
+    const bc_clip_config *c = &m->cfg;
     if (c->vision.width % c->vision.heads || c->text.width % c->text.heads)
         return bc_fail(err, "%s: widths %d (vision) and %d (text) must be multiples of the head counts %d and %d",
                        bc_weights_path(m->weights), c->vision.width, c->text.width, c->vision.heads, c->text.heads);
-    int Wv = c->vision.width, Wt = c->text.width, P = c->patch_size, E = c->embed_dim;
-    int n_pos = (c->image_size / P) * (c->image_size / P) + 1;
-    const int oc = c->open_clip_naming;
-    const bc_tensor *conv =
-        bc_weights_need(m->weights, oc ? "visual.conv1.weight" : "vision_model.embeddings.patch_embedding.weight", 4,
-                        (int64_t[]){Wv, 3, P, P}, err);
-    if (!conv || bc_weight_from(&m->patch, conv, err) < 0) return -1;
-    if (oc) {
-        if (!(m->class_emb = load_f32(m, "visual.class_embedding", Wv, -1, err)) ||
-            !(m->vision_pos = load_f32(m, "visual.positional_embedding", n_pos, Wv, err)) ||
-            load_norm(m, &m->pre_norm, "visual.ln_pre.", Wv, err) < 0 ||
-            load_norm(m, &m->post_norm, "visual.ln_post.", Wv, err) < 0 ||
-            load_transposed(m, &m->vision_proj, "visual.proj", Wv, E, err) < 0 ||
-            load_tower(m, &m->vision, &c->vision, "visual.", err) < 0 ||
-            load_matrix(m, &m->token_emb, "token_embedding.weight", c->vocab_size, Wt, err) < 0 ||
-            !(m->text_pos = load_f32(m, "positional_embedding", c->context_length, Wt, err)) ||
-            load_norm(m, &m->final_norm, "ln_final.", Wt, err) < 0 ||
-            load_transposed(m, &m->text_proj, "text_projection", Wt, E, err) < 0 ||
-            load_tower(m, &m->text, &c->text, "", err) < 0)
-            return -1;
-        return 0;
-    }
-    if (!(m->class_emb = load_f32(m, "vision_model.embeddings.class_embedding", Wv, -1, err)) ||
-        !(m->vision_pos = load_f32(m, "vision_model.embeddings.position_embedding.weight", n_pos, Wv, err)) ||
-        load_norm(m, &m->pre_norm, "vision_model.pre_layrnorm.", Wv, err) < 0 ||
-        load_norm(m, &m->post_norm, "vision_model.post_layernorm.", Wv, err) < 0 ||
-        load_matrix(m, &m->vision_proj, "visual_projection.weight", E, Wv, err) < 0 ||
-        load_tower(m, &m->vision, &c->vision, "vision_model", err) < 0 ||
-        load_matrix(m, &m->token_emb, "text_model.embeddings.token_embedding.weight", c->vocab_size, Wt, err) < 0 ||
-        !(m->text_pos = load_f32(m, "text_model.embeddings.position_embedding.weight", c->context_length, Wt, err)) ||
-        load_norm(m, &m->final_norm, "text_model.final_layer_norm.", Wt, err) < 0 ||
-        load_matrix(m, &m->text_proj, "text_projection.weight", E, Wt, err) < 0 ||
-        load_tower(m, &m->text, &c->text, "text_model", err) < 0)
+    return 0;
+}
+
+static int load_open_clip(bc_clip *m, bc_err *err) {
+    const bc_clip_config *c = &m->cfg;
+    if (check_heads(m, err) < 0) return -1;
+    int Wv = c->vision.width, Wt = c->text.width, E = c->embed_dim;
+    int n_pos = (c->image_size / c->patch_size) * (c->image_size / c->patch_size) + 1;
+    const bc_tensor *conv = need4(m, "visual.conv1.weight", Wv, c->patch_size, err);
+    if (!conv || bc_weight_from(&m->patch, conv, err) < 0 ||
+        !(m->class_emb = load_f32(m, "visual.class_embedding", Wv, -1, err)) ||
+        !(m->vision_pos = load_f32(m, "visual.positional_embedding", n_pos, Wv, err)) ||
+        load_norm(m, &m->pre_norm, "visual.ln_pre.", Wv, err) < 0 ||
+        load_norm(m, &m->post_norm, "visual.ln_post.", Wv, err) < 0 ||
+        load_transposed(m, &m->vision_proj, "visual.proj", Wv, E, err) < 0 ||
+        load_tower(m, &m->vision, &c->vision, "visual.", err) < 0 ||
+        load_matrix(m, &m->token_emb, "token_embedding.weight", c->vocab_size, Wt, err) < 0 ||
+        !(m->text_pos = load_f32(m, "positional_embedding", c->context_length, Wt, err)) ||
+        load_norm(m, &m->final_norm, "ln_final.", Wt, err) < 0 ||
+        load_transposed(m, &m->text_proj, "text_projection", Wt, E, err) < 0 ||
+        load_tower(m, &m->text, &c->text, "", err) < 0)
         return -1;
     return 0;
 }
 
+// The parts of a transformers-named CLIP (under m->prefix).
+static int load_hf(bc_clip *m, int parts, bc_err *err) {
+    const bc_clip_config *c = &m->cfg;
+    if (check_heads(m, err) < 0) return -1;
+    int Wv = c->vision.width, Wt = c->text.width, E = c->embed_dim;
+    int n_pos = (c->image_size / c->patch_size) * (c->image_size / c->patch_size) + 1;
+    if (parts & BC_CLIP_VISION) {
+        const bc_tensor *conv = need4(m, "vision_model.embeddings.patch_embedding.weight", Wv, c->patch_size, err);
+        // CLIP and GIT spell it pre_layrnorm, OWL-ViT and OWLv2 pre_layernorm.
+        char pre[320];
+        snprintf(pre, sizeof pre, "%svision_model.pre_layrnorm.weight", m->prefix);
+        const char *pre_norm = bc_weights_find(m->weights, pre) ? "vision_model.pre_layrnorm."
+                                                                  : "vision_model.pre_layernorm.";
+        if (!conv || bc_weight_from(&m->patch, conv, err) < 0 ||
+            !(m->class_emb = load_f32(m, "vision_model.embeddings.class_embedding", Wv, -1, err)) ||
+            !(m->vision_pos = load_f32(m, "vision_model.embeddings.position_embedding.weight", n_pos, Wv, err)) ||
+            load_norm(m, &m->pre_norm, pre_norm, Wv, err) < 0 ||
+            load_norm(m, &m->post_norm, "vision_model.post_layernorm.", Wv, err) < 0 ||
+            load_tower(m, &m->vision, &c->vision, "vision_model", err) < 0)
+            return -1;
+    }
+    if ((parts & BC_CLIP_VISION_PROJ) && load_matrix(m, &m->vision_proj, "visual_projection.weight", E, Wv, err) < 0)
+        return -1;
+    if (parts & BC_CLIP_TEXT) {
+        if (load_matrix(m, &m->token_emb, "text_model.embeddings.token_embedding.weight", c->vocab_size, Wt, err) < 0 ||
+            !(m->text_pos =
+                  load_f32(m, "text_model.embeddings.position_embedding.weight", c->context_length, Wt, err)) ||
+            load_norm(m, &m->final_norm, "text_model.final_layer_norm.", Wt, err) < 0 ||
+            load_tower(m, &m->text, &c->text, "text_model", err) < 0)
+            return -1;
+    }
+    if ((parts & BC_CLIP_TEXT_PROJ) && load_matrix(m, &m->text_proj, "text_projection.weight", E, Wt, err) < 0)
+        return -1;
+    return 0;
+}
+
+bc_clip *bc_clip_open_weights(bc_weights *w, const char *prefix, const bc_clip_config *cfg, int parts, bc_err *err) {
+    bc_clip *m = bc_calloc(1, sizeof *m);
+    m->weights = w;
+    m->prefix = own(m, bc_strdup(prefix ? prefix : ""));
+    m->cfg = *cfg;
+    m->cfg.open_clip_naming = 0;
+    if (load_hf(m, parts, err) < 0) {
+        bc_clip_free(m);
+        return NULL;
+    }
+    return m;
+}
+
 bc_clip *bc_clip_open(const char *path, const bc_clip_options *opt, bc_err *err) {
     bc_clip *m = bc_calloc(1, sizeof *m);
+    m->prefix = "";
+    m->own_weights = 1;
     if (!(m->weights = bc_weights_open(path, err))) goto fail;
     // DataParallel checkpoints prefix every name with "module."; an empty
     // prefix aliased to it makes "visual.conv1.weight" find either.
     bc_weights_alias(m->weights, "", "module.");
     if (bc_weights_find(m->weights, "visual.conv1.weight")) {
         m->cfg.open_clip_naming = 1;
-        if (infer_open_clip_config(m, opt, &m->cfg, err) < 0) goto fail;
+        if (infer_open_clip_config(m, opt, &m->cfg, err) < 0 || load_open_clip(m, err) < 0) goto fail;
     } else if (bc_weights_find(m->weights, "vision_model.embeddings.patch_embedding.weight")) {
         // config.json: in the directory, or beside the weights file
         char *dir = bc_is_dir(path) ? bc_strdup(path) : NULL;
@@ -361,15 +428,14 @@ bc_clip *bc_clip_open(const char *path, const bc_clip_options *opt, bc_err *err)
         free(dir);
         bc_config *cfg = bc_config_load(cpath, err);
         free(cpath);
-        int rc = cfg ? read_hf_config(cfg, &m->cfg, err) : -1;
+        int rc = cfg ? bc_clip_read_config(cfg, NULL, &m->cfg, err) : -1;
         bc_config_free(cfg);
-        if (rc < 0) goto fail;
+        if (rc < 0 || load_hf(m, BC_CLIP_ALL, err) < 0) goto fail;
     } else {
         bc_fail(err, "%s: not a CLIP model: neither 'visual.conv1.weight' (open_clip) nor "
                 "'vision_model.embeddings.patch_embedding.weight' (transformers) is there", path);
         goto fail;
     }
-    if (load_weights(m, err) < 0) goto fail;
     return m;
 fail:
     bc_clip_free(m);
@@ -380,7 +446,7 @@ void bc_clip_free(bc_clip *m) {
     if (!m) return;
     for (size_t i = 0; i < m->nowned; i++) free(m->owned[i]);
     free(m->owned);
-    bc_weights_close(m->weights);
+    if (m->own_weights) bc_weights_close(m->weights);
     free(m);
 }
 
@@ -442,39 +508,48 @@ static void tower_forward(const tower_t *t, float *x, int T, int causal, acts_t 
     }
 }
 
-void bc_clip_encode_image(const bc_clip *m, const float *chw, int n_images, float *out) {
+void bc_clip_vision_tokens(const bc_clip *m, const float *img, float *x) {
     const bc_clip_config *c = &m->cfg;
     int S = c->image_size, P = c->patch_size, g = S / P, np = g * g, T = np + 1, W = c->vision.width;
     int patch_len = 3 * P * P;
-    size_t tw = (size_t)T * (size_t)W;
     acts_t a;
     float *block = acts_alloc(&a, T, W, c->vision.mlp);
-    float *x = bc_malloc((tw + (size_t)np * (size_t)patch_len + (size_t)W) * sizeof *x);  // [T, W]
-    float *patches = x + tw;                                  // [np, 3·P·P]
-    float *pooled = patches + (size_t)np * (size_t)patch_len;  // [W]
+    float *patches = bc_malloc((size_t)np * (size_t)patch_len * sizeof *patches);  // [np, 3·P·P]
+    // The patch conv has stride = kernel, so its windows do not overlap: it is
+    // one matmul of the flattened patches ([c, ky, kx] order, like the
+    // kernel's [Co, Ci, kh, kw]) by the kernel seen as [W, 3·P·P].
+    for (int gy = 0; gy < g; gy++)
+        for (int gx = 0; gx < g; gx++) {
+            float *row = patches + (size_t)(gy * g + gx) * (size_t)patch_len;
+            for (int ch = 0; ch < 3; ch++)
+                for (int ky = 0; ky < P; ky++)
+                    memcpy(row + (ch * P + ky) * P, img + ((size_t)ch * S + (size_t)(gy * P + ky)) * S + gx * P,
+                           (size_t)P * sizeof *row);
+        }
+    memcpy(x, m->class_emb, (size_t)W * sizeof *x);  // token 0: CLS
+    bc_linear(x + W, patches, &m->patch, NULL, np);   // tokens 1..np: patches in raster order
+    bc_add(x, m->vision_pos, (size_t)T * (size_t)W);
+    bc_layernorm(x, x, m->pre_norm.w, m->pre_norm.b, T, W, c->vision.eps);
+    tower_forward(&m->vision, x, T, 0, &a);
+    free(patches);
+    free(block);
+}
+
+void bc_clip_vision_post_norm(const bc_clip *m, float *out, const float *x, int n) {
+    bc_layernorm(out, x, m->post_norm.w, m->post_norm.b, n, m->cfg.vision.width, m->cfg.vision.eps);
+}
+
+void bc_clip_encode_image(const bc_clip *m, const float *chw, int n_images, float *out) {
+    const bc_clip_config *c = &m->cfg;
+    int S = c->image_size, g = S / c->patch_size, T = g * g + 1, W = c->vision.width;
+    float *x = bc_malloc(((size_t)T * (size_t)W + (size_t)W) * sizeof *x);  // [T, W]
+    float *pooled = x + (size_t)T * (size_t)W;                              // [W]
     for (int n = 0; n < n_images; n++) {
-        const float *img = chw + (size_t)n * 3 * (size_t)S * (size_t)S;
-        // The patch conv has stride = kernel, so its windows do not overlap:
-        // it is one matmul of the flattened patches ([c, ky, kx] order, like
-        // the kernel's [Co, Ci, kh, kw]) by the kernel seen as [W, 3·P·P].
-        for (int gy = 0; gy < g; gy++)
-            for (int gx = 0; gx < g; gx++) {
-                float *row = patches + (size_t)(gy * g + gx) * (size_t)patch_len;
-                for (int ch = 0; ch < 3; ch++)
-                    for (int ky = 0; ky < P; ky++)
-                        memcpy(row + (ch * P + ky) * P, img + ((size_t)ch * S + (size_t)(gy * P + ky)) * S + gx * P,
-                               (size_t)P * sizeof *row);
-            }
-        memcpy(x, m->class_emb, (size_t)W * sizeof *x);  // token 0: CLS
-        bc_linear(x + W, patches, &m->patch, NULL, np);   // tokens 1..np: patches in raster order
-        bc_add(x, m->vision_pos, tw);
-        bc_layernorm(x, x, m->pre_norm.w, m->pre_norm.b, T, W, c->vision.eps);
-        tower_forward(&m->vision, x, T, 0, &a);
-        bc_layernorm(pooled, x, m->post_norm.w, m->post_norm.b, 1, W, c->vision.eps);  // token 0 only
+        bc_clip_vision_tokens(m, chw + (size_t)n * 3 * (size_t)S * (size_t)S, x);
+        bc_clip_vision_post_norm(m, pooled, x, 1);  // token 0 only
         bc_linear(out + (size_t)n * (size_t)c->embed_dim, pooled, &m->vision_proj, NULL, 1);
     }
     free(x);
-    free(block);
 }
 
 // The row transformers / open_clip pool; -1 when the ids hold no EOT.

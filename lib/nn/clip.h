@@ -30,6 +30,8 @@
 
 #include <stdint.h>
 
+#include "../io/config.h"
+#include "../io/weights.h"
 #include "../util.h"
 
 typedef struct {
@@ -78,6 +80,43 @@ void bc_clip_encode_image(const bc_clip *m, const float *chw, int n_images, floa
 // -> out [embed_dim]. Fails on an id outside the vocabulary or a pooled
 // position beyond the context length.
 int bc_clip_encode_text(const bc_clip *m, const int32_t *ids, int len, float *out, bc_err *err);
+
+// ---- CLIP towers inside other models (GIT's image encoder, OWLv2) -------------
+
+// Which parts bc_clip_open_weights loads.
+enum {
+    BC_CLIP_VISION = 1,       // <prefix>vision_model.*
+    BC_CLIP_TEXT = 2,         // <prefix>text_model.*
+    BC_CLIP_VISION_PROJ = 4,  // <prefix>visual_projection.weight (bc_clip_encode_image needs it)
+    BC_CLIP_TEXT_PROJ = 8,    // <prefix>text_projection.weight (bc_clip_encode_text needs it)
+    BC_CLIP_ALL = 15,
+};
+
+// CLIPConfig's defaults (CLIPVisionConfig, CLIPTextConfig, projection_dim 512)
+// for keys a config.json leaves out. Models whose sub-configs have other
+// defaults (GitVisionConfig, Owlv2VisionConfig...) copy it and change them.
+extern const bc_clip_config bc_clip_hf_defaults;
+
+// Reads vision_config.*, text_config.* and projection_dim of a transformers
+// config (hidden_size, intermediate_size, num_hidden_layers,
+// num_attention_heads, image_size, patch_size, hidden_act, layer_norm_eps,
+// vocab_size, max_position_embeddings, eos_token_id), defaults for absent keys
+// from `defaults` (NULL: bc_clip_hf_defaults).
+int bc_clip_read_config(const bc_config *cfg, const bc_clip_config *defaults, bc_clip_config *c, bc_err *err);
+
+// Loads the parts of a transformers-named CLIP found under prefix ("" for
+// CLIPModel, "git.image_encoder." for GIT, "owlv2." for OWLv2) in weights the
+// caller opened and keeps open for the model's life (bc_clip_free does not
+// close them). The vision pre-norm may be named pre_layrnorm (CLIP, GIT) or
+// pre_layernorm (OWL-ViT, OWLv2). NULL on failure, err naming the tensor.
+bc_clip *bc_clip_open_weights(bc_weights *w, const char *prefix, const bc_clip_config *cfg, int parts, bc_err *err);
+
+// One normalised image [3, S, S] -> the vision tower's last hidden state,
+// tokens [T, Wv] with T = (S/P)² + 1 (CLS first, patches in raster order),
+// before the post LayerNorm. Thread-safe (own activations).
+void bc_clip_vision_tokens(const bc_clip *m, const float *chw, float *tokens);
+// The vision post LayerNorm over n rows: out[n, Wv] (out may equal x).
+void bc_clip_vision_post_norm(const bc_clip *m, float *out, const float *x, int n);
 
 // exp(logit_scale): the factor CLIPModel's logits put on the cosine (PickScore
 // scores with it); 1 when the checkpoint has no logit_scale.
