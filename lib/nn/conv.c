@@ -1,7 +1,24 @@
 // conv.c: the CPU backend's 2-D convolution and nearest-neighbour ×2
 // upsampling (declared in ops.h). What the VQ decoder spends its time in.
 //
-// bc_conv2d is im2col + one OpenBLAS GEMM per band of output positions:
+// Two algorithms, both on our own GEMM (kernels/cpu/sgemm.c):
+//
+// 3×3 kernels with padding 1 (nearly all of the VQ decoder's 567 GFLOP at
+// 384×384) use Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray,
+// "Fast Algorithms for Convolutional Neural Networks", 2016): each 2×2 block
+// of outputs ("tile") comes from the 4×4 input patch around it as
+//     Y = Aᵀ [ Σ_ci (G g G ᵀ) ⊙ (Bᵀ d B) ] A
+// which takes 16 multiplies per tile and channel pair instead of 36. With the
+// transformed weights U = G g Gᵀ and inputs V = Bᵀ d B laid out as
+// U[ξ][Co][Ci] and V[ξ][Ci][tiles] for each of the 16 positions ξ of the 4×4
+// transform, the sum over ci is 16 independent GEMMs M[ξ] = U[ξ]·V[ξ]. The
+// transforms only add, subtract and halve, so the result stays within a few
+// float32 ulps of the direct sum (F(4×4, 3×3) would save more but its larger
+// constants cost accuracy the pixel tests care about). Tiles are processed
+// in blocks, one block per thread at a time: scratch stays bounded (a few MB
+// per thread) and no two threads touch the same output.
+//
+// Every other shape is im2col + GEMM per band of output positions:
 //   out[Co, band] = W[Co, K] · col[K, band] + bias,   K = Ci·ks·ks
 // where col holds, for each (ci, ky, kx), the input pixels each output
 // position of the band reads (zero where the kernel hangs over the padding).
@@ -13,12 +30,23 @@
 // Weights arrive in their stored dtype; non-f32 ones are converted to f32
 // once per call (a VQ-16 conv is at most 512×4608 floats, 9.4 MB), which is
 // noise beside the GEMM it feeds.
-#include <cblas.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../kernels/cpu/sgemm.h"
+#include "../../kernels/cpu/winograd.h"
 #include "ops.h"
+
+static int wino_enabled = 1;
+
+// Turns the Winograd path off (0) or on (1): lets tests and benchmarks
+// compare it with im2col. Returns the previous setting.
+int bc_conv2d_set_winograd(int on) {
+    int old = wino_enabled;
+    wino_enabled = on;
+    return old;
+}
 
 // Upper bound on the im2col scratch of one call, in bytes.
 static size_t conv_scratch_bytes = (size_t)32 << 20;
@@ -90,6 +118,82 @@ static void im2col_band(float *col, const float *in, int Ci, int H, int W, int k
     }
 }
 
+// ---- Winograd F(2×2, 3×3) -------------------------------------------------------
+
+enum { WINO_BLOCK = 128 };  // tiles per block: a multiple of the GEMM's 32-wide panels
+
+// U[ξ][co][ci] = (G g Gᵀ)[ξ] for each 3×3 kernel g = w[co][ci], with
+//   G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1].
+static void winograd_weights(float *U, const float *wf, int Co, int Ci) {
+    size_t plane = (size_t)Co * Ci;
+    for (int co = 0; co < Co; co++)
+        for (int ci = 0; ci < Ci; ci++) {
+            const float *g = wf + ((size_t)co * Ci + ci) * 9;  // [3][3]
+            float t[4][3];                                     // G g
+            for (int j = 0; j < 3; j++) {
+                t[0][j] = g[j];
+                t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+                t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+                t[3][j] = g[6 + j];
+            }
+            for (int i = 0; i < 4; i++) {  // (G g) Gᵀ
+                float u[4] = {t[i][0], 0.5f * (t[i][0] + t[i][1] + t[i][2]), 0.5f * (t[i][0] - t[i][1] + t[i][2]),
+                              t[i][2]};
+                for (int j = 0; j < 4; j++) U[(size_t)(i * 4 + j) * plane + (size_t)co * Ci + ci] = u[j];
+            }
+        }
+}
+
+// A 3×3, padding 1 convolution by F(2×2, 3×3): out [Co, H, W].
+static void conv3x3_winograd(float *out, const float *in, const float *wf, const float *bias, int Ci, int Co, int H,
+                             int W) {
+    int th = (H + 1) / 2, tw = (W + 1) / 2, tiles = th * tw;
+    int threads = bc_ops_threads();
+    // The weights, transformed and packed once for the 16 GEMMs.
+    size_t a_floats = bc_sgemm_packed_a_floats(Co, Ci);
+    float *U = bc_malloc((size_t)16 * Co * Ci * sizeof *U);  // [16][Co][Ci]
+    float *Up = bc_malloc(16 * a_floats * sizeof *Up);
+    winograd_weights(U, wf, Co, Ci);
+    for (int x = 0; x < 16; x++) bc_sgemm_pack_a(Up + x * a_floats, U + (size_t)x * Co * Ci, Ci, Co, Ci);
+    free(U);
+    // The input with a zero border wide enough for every tile's 4×4 patch,
+    // even and odd columns apart (the layout bc_winograd_input reads).
+    int Hp = 2 * th + 2, Wp = 2 * tw + 2, half = tw + 1;
+    float *padded = bc_calloc((size_t)Ci * Hp * Wp, sizeof *padded);  // [Ci, Hp, Wp]
+#pragma omp parallel for num_threads(threads) if (threads > 1)
+    for (int ci = 0; ci < Ci; ci++)
+        for (int y = 0; y < H; y++) {
+            const float *src = in + ((size_t)ci * H + y) * W;
+            float *row = padded + ((size_t)ci * Hp + y + 1) * Wp;
+            for (int x = 0; x < W; x++) {
+                int c = x + 1;  // padded column
+                row[(c & 1) * half + c / 2] = src[x];
+            }
+        }
+    int blocks = (tiles + WINO_BLOCK - 1) / WINO_BLOCK;
+#pragma omp parallel num_threads(threads) if (threads > 1 && blocks > 1)
+    {
+        // This thread's transformed inputs V (16 packed [Ci, block]) and
+        // products M [16][Co][WINO_BLOCK].
+        size_t v_floats = bc_sgemm_packed_b_floats(Ci, WINO_BLOCK);
+        float *V = bc_malloc((16 * v_floats + (size_t)16 * Co * WINO_BLOCK) * sizeof *V);
+        float *M = V + 16 * v_floats;
+#pragma omp for schedule(dynamic, 1)
+        for (int blk = 0; blk < blocks; blk++) {
+            int t0 = blk * WINO_BLOCK, nt = tiles - t0 < WINO_BLOCK ? tiles - t0 : WINO_BLOCK;
+            size_t mat = bc_sgemm_packed_b_floats(Ci, nt);
+            bc_winograd_input(V, padded, Ci, Hp, Wp, tw, t0, nt);
+            for (int x = 0; x < 16; x++)
+                bc_sgemm_packed(Co, nt, Ci, Up + x * a_floats, V + x * mat, M + (size_t)x * Co * WINO_BLOCK,
+                                WINO_BLOCK, 0);
+            bc_winograd_output(out, M, (size_t)Co * WINO_BLOCK, WINO_BLOCK, bias, Co, H, W, tw, t0, nt);
+        }
+        free(V);
+    }
+    free(padded);
+    free(Up);
+}
+
 void bc_conv2d(float *out, const float *in, const bc_weight *w, const float *bias, int Ci, int H, int W, int ks,
                int pad) {
     int Co = w->rows, K = w->cols;  // K == Ci·ks·ks
@@ -97,6 +201,12 @@ void bc_conv2d(float *out, const float *in, const bc_weight *w, const float *bia
     size_t npos = (size_t)Ho * Wo;
     float *wf_owned;
     const float *wf = weight_as_f32(w, &wf_owned);  // [Co, K]
+
+    if (ks == 3 && pad == 1 && wino_enabled) {
+        conv3x3_winograd(out, in, wf, bias, Ci, Co, H, W);
+        free(wf_owned);
+        return;
+    }
 
     // Start every output channel at its bias; the GEMMs accumulate (beta 1).
     for (int co = 0; co < Co; co++) {
@@ -107,8 +217,7 @@ void bc_conv2d(float *out, const float *in, const bc_weight *w, const float *bia
 
     if (ks == 1 && pad == 0) {
         // The input [Ci, H·W] already is the col matrix.
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Co, (int)npos, K, 1.0f, wf, K, in, (int)npos, 1.0f,
-                    out, (int)npos);
+        bc_sgemm_threads(bc_ops_threads(), Co, (int)npos, K, wf, K, in, (int)npos, out, (int)npos, 1);
     } else {
         size_t band = conv_scratch_bytes / ((size_t)K * sizeof(float));
         if (band < 1) band = 1;
@@ -118,8 +227,7 @@ void bc_conv2d(float *out, const float *in, const bc_weight *w, const float *bia
             size_t np = npos - p0 < band ? npos - p0 : band;
             im2col_band(col, in, Ci, H, W, ks, pad, Wo, p0, np);
             // out[:, p0 .. p0+np) lies in rows npos floats apart.
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Co, (int)np, K, 1.0f, wf, K, col, (int)np, 1.0f,
-                        out + p0, (int)npos);
+            bc_sgemm_threads(bc_ops_threads(), Co, (int)np, K, wf, K, col, (int)np, out + p0, (int)npos, 1);
         }
         free(col);
     }

@@ -81,6 +81,9 @@ void bc_conv2d(float *out, const float *in, const bc_weight *w, const float *bia
 // Caps conv2d's im2col scratch (default 32 MB); returns the previous cap.
 // Tests lower it to force many bands.
 size_t bc_conv2d_set_scratch_limit(size_t bytes);
+// Turns conv2d's Winograd path for 3×3 padding-1 kernels off (0) or on (1,
+// the default); returns the previous setting. For tests and benchmarks.
+int bc_conv2d_set_winograd(int on);
 // Nearest-neighbour ×2: in [C, H, W] -> out [C, 2H, 2W].
 void bc_upsample2x(float *out, const float *in, int C, int H, int W);
 

@@ -1,8 +1,12 @@
-// test_conv.c: bc_conv2d (im2col + OpenBLAS GEMM in bands) against its
-// scalar twin bc_conv2d_ref, and bc_upsample2x against its definition.
+// test_conv.c: bc_conv2d against its scalar twin bc_conv2d_ref, through
+// each of its algorithms (Winograd F(2×2, 3×3) for 3×3 padding 1, im2col +
+// GEMM in bands for everything, Winograd switched off) and each GEMM kernel
+// (AVX-512 where the CPU has it, generic C), and bc_upsample2x against its
+// definition.
 #include <stdint.h>
 #include <string.h>
 
+#include "../../kernels/cpu/sgemm.h"
 #include "check.h"
 #include "nn/ops.h"
 #include "util.h"
@@ -20,10 +24,11 @@ static uint16_t to_bf16(float f) {
 // One case: random input [Ci, H, W], weight [Co, Ci·ks·ks] in f32 or bf16,
 // bias or none; bc_conv2d vs bc_conv2d_ref (double accumulation).
 // Tolerance: both sum K = Ci·ks·ks products of values in [-1, 1]; the GEMM
-// sums in float32 in another order, so the error grows like eps·sqrt(K)·|terms|:
-// atol 1e-5·sqrt(K) plus rtol 1e-5 covers it with a wide margin.
-static void conv_case(const char *what, int Ci, int Co, int H, int W, int ks, int pad, int bf16, int with_bias,
-                      size_t scratch) {
+// sums in float32 in another order, so the error grows like eps·sqrt(K)·|terms|;
+// Winograd's transforms add a few more roundings of sums of at most 9 terms:
+// atol 1e-5·sqrt(K) plus rtol 1e-5 covers both with a wide margin.
+static void conv_case1(const char *what, int Ci, int Co, int H, int W, int ks, int pad, int bf16, int with_bias,
+                       size_t scratch, const char *algo) {
     bc_rng rng;
     bc_rng_seed(&rng, (uint64_t)(Ci * 131 + Co * 17 + H * 7 + W + ks + pad + bf16));
     int K = Ci * ks * ks, Ho = H + 2 * pad - ks + 1, Wo = W + 2 * pad - ks + 1;
@@ -57,14 +62,31 @@ static void conv_case(const char *what, int Ci, int Co, int H, int W, int ks, in
     size_t band = scratch ? scratch / ((size_t)K * 4) : (size_t)Ho * Wo;  // positions per band, as conv.c sizes it
     if (band < 1) band = 1;
     size_t bands = ((size_t)Ho * Wo + band - 1) / band;
-    CHECK(bad == 0, "conv %s: Ci %d Co %d %dx%d ks %d pad %d %s%s, ~%zu band(s): max |err| %.2e (atol %.1e)", what, Ci,
-          Co, H, W, ks, pad, bf16 ? "bf16" : "f32", with_bias ? " +bias" : "", bands, max_err, atol);
+    CHECK(bad == 0, "conv %s [%s, %s]: Ci %d Co %d %dx%d ks %d pad %d %s%s, ~%zu band(s): max |err| %.2e (atol %.1e)",
+          what, algo, bc_sgemm_kernel_name(), Ci, Co, H, W, ks, pad, bf16 ? "bf16" : "f32", with_bias ? " +bias" : "",
+          bands, max_err, atol);
     free(in);
     free(wf);
     free(wb);
     free(bias);
     free(got);
     free(want);
+}
+
+// Each case through every path: Winograd (where it applies) and im2col,
+// each with the best GEMM kernel and with the generic one.
+static void conv_case(const char *what, int Ci, int Co, int H, int W, int ks, int pad, int bf16, int with_bias,
+                      size_t scratch) {
+    for (int generic = 0; generic < 2; generic++) {
+        bc_sgemm_force_generic(generic);
+        for (int wino = 1; wino >= 0; wino--) {
+            if (wino && !(ks == 3 && pad == 1)) continue;
+            int old = bc_conv2d_set_winograd(wino);
+            conv_case1(what, Ci, Co, H, W, ks, pad, bf16, with_bias, scratch, wino ? "winograd" : "im2col");
+            bc_conv2d_set_winograd(old);
+        }
+    }
+    bc_sgemm_force_generic(0);
 }
 
 static void upsample_case(int C, int H, int W) {
@@ -98,6 +120,13 @@ int main(void) {
     conv_case("3x3 banded", 6, 5, 13, 17, 3, 1, 0, 1, 6 * 9 * 4 * 7);
     conv_case("3x3 banded", 6, 5, 13, 17, 3, 1, 1, 1, 6 * 9 * 4 * 7);
     conv_case("3x3 1-position bands", 2, 3, 5, 7, 3, 1, 0, 1, 1);
+    // Winograd: odd sizes (edge tiles with one row / column), several tile
+    // blocks of 128 (tiles > 128), channel counts past the GEMM's blocks
+    // (Co > 96 rows per A block, Ci > 256 per k block), 1-row images.
+    conv_case("3x3 odd, many tiles", 3, 5, 31, 37, 3, 1, 0, 1, 0);
+    conv_case("3x3 wide channels", 300, 100, 6, 7, 3, 1, 1, 1, 0);
+    conv_case("3x3 one row", 4, 13, 1, 40, 3, 1, 0, 1, 0);
+    conv_case("3x3 one column", 4, 2, 9, 1, 3, 1, 0, 0, 0);
     upsample_case(3, 5, 7);
     upsample_case(1, 1, 1);
     return check_done();

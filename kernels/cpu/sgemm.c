@@ -1,0 +1,267 @@
+// sgemm.c: C = A·B (+ C) in float32, the engine of the convolutions.
+//
+// The classic blocked scheme (Goto/BLIS, as in every fast BLAS):
+//   for each block of KC rows of B (the "k" dimension):
+//     pack B[KC, N-block] into panels NR columns wide, so the micro-kernel
+//     streams it with unit stride;
+//     for each block of MC rows of A:
+//       pack A[MC, KC] into panels MR rows tall;
+//       for each MR×NR tile of C: the micro-kernel keeps the tile in
+//       registers for all KC steps: per step one row of the B panel (two
+//       16-float vectors) and MR broadcast A values, MR·2 fused
+//       multiply-adds.
+// MR = 12, NR = 32 fills 24 of AVX-512's 32 vector registers with the C
+// tile; packed blocks are sized for the caches (A block 96×256 floats =
+// 96 KB in L2, a B panel 256×32 = 32 KB in L1).
+//
+// The k loop runs in the same order (KC blocks in sequence, k ascending in
+// each) for every element, on any thread, so a result depends only on the
+// kernel (AVX-512 fused multiply-adds or the generic C loop), never on
+// threading or on where a tile falls in the blocking.
+#include "sgemm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define BC_HAVE_AVX512_KERNEL 1
+#endif
+
+enum { MR = BC_SGEMM_MR, NR = BC_SGEMM_NR, KC = BC_SGEMM_KC, MC = 96, NC = 2048 };
+
+// ---- packing -----------------------------------------------------------------------
+
+// A[mc, kc] (rows lda apart) -> panels of MR rows: pa[panel][k][r], the rows
+// past mc zero.
+static void pack_a(float *pa, const float *A, int lda, int mc, int kc) {
+    for (int i0 = 0; i0 < mc; i0 += MR) {
+        int m = mc - i0 < MR ? mc - i0 : MR;
+        for (int k = 0; k < kc; k++) {
+            for (int r = 0; r < m; r++) pa[r] = A[(size_t)(i0 + r) * lda + k];
+            for (int r = m; r < MR; r++) pa[r] = 0.0f;
+            pa += MR;
+        }
+    }
+}
+
+// B[kc, nc] (rows ldb apart) -> panels of NR columns: pb[panel][k][j], the
+// columns past nc zero.
+static void pack_b(float *pb, const float *B, int ldb, int kc, int nc) {
+    for (int j0 = 0; j0 < nc; j0 += NR) {
+        int n = nc - j0 < NR ? nc - j0 : NR;
+        for (int k = 0; k < kc; k++) {
+            const float *src = B + (size_t)k * ldb + j0;
+            if (n == NR) {
+                memcpy(pb, src, NR * sizeof *pb);
+            } else {
+                memcpy(pb, src, (size_t)n * sizeof *pb);
+                memset(pb + n, 0, (size_t)(NR - n) * sizeof *pb);
+            }
+            pb += NR;
+        }
+    }
+}
+
+// Writes the tile t[MR][NR] to C (m×n of it), adding to C when accumulate.
+static void store_tile(float *C, int ldc, const float *t, int m, int n, int accumulate) {
+    for (int r = 0; r < m; r++) {
+        float *c = C + (size_t)r * ldc;
+        const float *s = t + r * NR;
+        if (accumulate)
+            for (int j = 0; j < n; j++) c[j] += s[j];
+        else
+            memcpy(c, s, (size_t)n * sizeof *c);
+    }
+}
+
+// ---- micro-kernels -----------------------------------------------------------------
+
+// The generic kernel: plain C, the same arithmetic as the definition.
+static void kernel_generic(int kc, const float *a, const float *b, float *C, int ldc, int m, int n, int accumulate) {
+    float t[MR * NR] = {0};
+    for (int k = 0; k < kc; k++) {
+        for (int r = 0; r < MR; r++) {
+            float ar = a[r];
+            for (int j = 0; j < NR; j++) t[r * NR + j] += ar * b[j];
+        }
+        a += MR;
+        b += NR;
+    }
+    store_tile(C, ldc, t, m, n, accumulate);
+}
+
+#ifdef BC_HAVE_AVX512_KERNEL
+// 24 accumulators (12 rows × 2 vectors of 16) stay in registers for the
+// whole k loop; the loops over r are unrolled so the compiler can.
+__attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float *a, const float *b, float *C,
+                                                             int ldc, int m, int n, int accumulate) {
+    __m512 c0[MR], c1[MR];
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
+    for (int k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 12
+        for (int r = 0; r < MR; r++) {
+            __m512 ar = _mm512_set1_ps(a[r]);
+            c0[r] = _mm512_fmadd_ps(ar, b0, c0[r]);
+            c1[r] = _mm512_fmadd_ps(ar, b1, c1[r]);
+        }
+        a += MR;
+        b += NR;
+    }
+    if (m == MR && n == NR) {
+#pragma GCC unroll 12
+        for (int r = 0; r < MR; r++) {
+            float *c = C + (size_t)r * ldc;
+            if (accumulate) {
+                c0[r] = _mm512_add_ps(_mm512_loadu_ps(c), c0[r]);
+                c1[r] = _mm512_add_ps(_mm512_loadu_ps(c + 16), c1[r]);
+            }
+            _mm512_storeu_ps(c, c0[r]);
+            _mm512_storeu_ps(c + 16, c1[r]);
+        }
+    } else {
+        float t[MR * NR];
+#pragma GCC unroll 12
+        for (int r = 0; r < MR; r++) {
+            _mm512_storeu_ps(t + r * NR, c0[r]);
+            _mm512_storeu_ps(t + r * NR + 16, c1[r]);
+        }
+        store_tile(C, ldc, t, m, n, accumulate);
+    }
+}
+#endif
+
+typedef void kernel_fn(int kc, const float *a, const float *b, float *C, int ldc, int m, int n, int accumulate);
+
+static int force_generic;
+
+void bc_sgemm_force_generic(int on) { force_generic = on; }
+
+static kernel_fn *pick_kernel(void) {
+#ifdef BC_HAVE_AVX512_KERNEL
+    if (!force_generic && __builtin_cpu_supports("avx512f")) return kernel_avx512;
+#endif
+    return kernel_generic;
+}
+
+const char *bc_sgemm_kernel_name(void) { return pick_kernel() == kernel_generic ? "generic" : "avx512"; }
+
+// ---- the blocked loops -------------------------------------------------------------
+
+// Packing buffers of the calling thread, grown once to their fixed size.
+static _Thread_local float *pack_a_buf, *pack_b_buf;
+
+static float *aligned_floats(size_t n) {
+    void *p = NULL;
+    if (posix_memalign(&p, 64, n * sizeof(float)) != 0) abort();
+    return p;
+}
+
+void bc_sgemm(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
+              int accumulate) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        if (!accumulate)
+            for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof *C);
+        return;
+    }
+    // Freed at thread exit by nobody: two fixed-size buffers per thread that
+    // ever multiplies (the process's few OpenMP threads).
+    if (!pack_a_buf) pack_a_buf = aligned_floats((size_t)MC * KC);
+    if (!pack_b_buf) pack_b_buf = aligned_floats((size_t)KC * (NC + NR));
+    kernel_fn *kernel = pick_kernel();
+    for (int jc = 0; jc < N; jc += NC) {
+        int nc = N - jc < NC ? N - jc : NC;
+        for (int pc = 0; pc < K; pc += KC) {
+            int kc = K - pc < KC ? K - pc : KC;
+            int acc = accumulate || pc > 0;
+            pack_b(pack_b_buf, B + (size_t)pc * ldb + jc, ldb, kc, nc);
+            for (int ic = 0; ic < M; ic += MC) {
+                int mc = M - ic < MC ? M - ic : MC;
+                pack_a(pack_a_buf, A + (size_t)ic * lda + pc, lda, mc, kc);
+                for (int jr = 0; jr < nc; jr += NR) {
+                    int n = nc - jr < NR ? nc - jr : NR;
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int m = mc - ir < MR ? mc - ir : MR;
+                        kernel(kc, pack_a_buf + (size_t)ir * kc, pack_b_buf + (size_t)jr * kc,
+                               C + (size_t)(ic + ir) * ldc + jc + jr, ldc, m, n, acc);
+                    }
+                }
+            }
+        }
+    }
+}
+
+size_t bc_sgemm_packed_a_floats(int M, int K) {
+    return (size_t)(M + MR - 1) / MR * MR * (size_t)K;
+}
+
+size_t bc_sgemm_packed_b_floats(int K, int N) {
+    return (size_t)(N + NR - 1) / NR * NR * (size_t)K;
+}
+
+// Blocks of KC columns of A, each packed whole (all M rows) as pack_a does
+// for an MC block: the panels of a block follow each other.
+void bc_sgemm_pack_a(float *Ap, const float *A, int lda, int M, int K) {
+    size_t mp = (size_t)(M + MR - 1) / MR * MR;
+    for (int pc = 0; pc < K; pc += KC) {
+        int kc = K - pc < KC ? K - pc : KC;
+        pack_a(Ap + (size_t)pc * mp, A + pc, lda, M, kc);
+    }
+}
+
+void bc_sgemm_packed(int M, int N, int K, const float *Ap, const float *Bp, float *C, int ldc, int accumulate) {
+    if (M <= 0 || N <= 0 || K <= 0) return;
+    kernel_fn *kernel = pick_kernel();
+    size_t mp = (size_t)(M + MR - 1) / MR * MR, np = (size_t)(N + NR - 1) / NR * NR;
+    for (int pc = 0; pc < K; pc += KC) {
+        int kc = K - pc < KC ? K - pc : KC;
+        int acc = accumulate || pc > 0;
+        const float *a = Ap + (size_t)pc * mp, *b = Bp + (size_t)pc * np;
+        for (int ic = 0; ic < M; ic += MC) {
+            int mc = M - ic < MC ? M - ic : MC;
+            for (int jr = 0; jr < N; jr += NR) {
+                int n = N - jr < NR ? N - jr : NR;
+                for (int ir = 0; ir < mc; ir += MR) {
+                    int m = mc - ir < MR ? mc - ir : MR;
+                    kernel(kc, a + (size_t)(ic + ir) * kc, b + (size_t)jr * kc, C + (size_t)(ic + ir) * ldc + jr, ldc,
+                           m, n, acc);
+                }
+            }
+        }
+    }
+}
+
+void bc_sgemm_threads(int threads, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
+                      int accumulate) {
+    // Column blocks, whole NR panels each, about one per thread: every column
+    // goes through the same k loop whichever block holds it.
+    int panels = (N + NR - 1) / NR;
+#pragma omp parallel num_threads(threads) if (threads > 1 && panels > 1)
+    {
+        int nt = 1, t = 0;
+#ifdef _OPENMP
+        nt = omp_get_num_threads();
+        t = omp_get_thread_num();
+#endif
+        int p0 = (int)((long)panels * t / nt), p1 = (int)((long)panels * (t + 1) / nt);
+        int j0 = p0 * NR, j1 = p1 * NR < N ? p1 * NR : N;
+        if (j1 > j0) bc_sgemm(M, j1 - j0, K, A, lda, B + j0, ldb, C + j0, ldc, accumulate);
+    }
+}
+
+void bc_sgemm_ref(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
+                  int accumulate) {
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double s = accumulate ? C[(size_t)i * ldc + j] : 0.0;
+            for (int k = 0; k < K; k++) s += (double)A[(size_t)i * lda + k] * B[(size_t)k * ldb + j];
+            C[(size_t)i * ldc + j] = (float)s;
+        }
+}

@@ -1,0 +1,56 @@
+// sgemm.h: single-precision matrix multiply for the convolutions (see
+// sgemm.c). Row-major throughout.
+#ifndef BICOT_SGEMM_H
+#define BICOT_SGEMM_H
+
+#include <stddef.h>
+
+// C[M, N] = A[M, K] · B[K, N]   (accumulate = 0)
+// C[M, N] += A[M, K] · B[K, N]  (accumulate = 1)
+// with leading dimensions lda, ldb, ldc (floats between rows). Runs on the
+// calling thread only: callers parallelise over independent pieces, which
+// keeps each result independent of the thread count.
+void bc_sgemm(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
+              int accumulate);
+
+// The same on `threads` OpenMP threads (over column blocks of C). A column
+// of C is computed the same way whichever thread owns it.
+void bc_sgemm_threads(int threads, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
+                      int accumulate);
+
+// ---- pre-packed operands ----------------------------------------------------------
+// A weight matrix used many times is packed once; a producer that builds B
+// (the Winograd input transform) writes it straight into the packed layout,
+// saving the GEMM a pass over it.
+
+enum { BC_SGEMM_MR = 12, BC_SGEMM_NR = 32, BC_SGEMM_KC = 256 };
+
+// Floats in the packed form of A[M, K] / B[K, N] (padded to whole panels).
+size_t bc_sgemm_packed_a_floats(int M, int K);
+size_t bc_sgemm_packed_b_floats(int K, int N);
+void bc_sgemm_pack_a(float *Ap, const float *A, int lda, int M, int K);
+// Where B[k][n] lives in the packed layout: blocks of KC rows; in a block,
+// panels of NR columns, each kc rows × NR contiguous. Padding columns of the
+// last panel must be written (zeros or anything finite: they only reach
+// columns of C that are not stored).
+static inline size_t bc_sgemm_packed_b_index(int K, int N, int k, int n) {
+    int pc = k - k % BC_SGEMM_KC, kc = K - pc < BC_SGEMM_KC ? K - pc : BC_SGEMM_KC;
+    size_t np = (size_t)(N + BC_SGEMM_NR - 1) / BC_SGEMM_NR * BC_SGEMM_NR;
+    return (size_t)pc * np + (size_t)(n / BC_SGEMM_NR) * kc * BC_SGEMM_NR + (size_t)(k - pc) * BC_SGEMM_NR +
+           n % BC_SGEMM_NR;
+}
+// C[M, N] (+)= A·B from packed A and B; calling thread only.
+void bc_sgemm_packed(int M, int N, int K, const float *Ap, const float *Bp, float *C, int ldc, int accumulate);
+
+// The definition (double accumulation, three loops): the scalar twin the
+// tests compare with.
+void bc_sgemm_ref(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
+                  int accumulate);
+
+// The micro-kernel in use: "avx512", "generic".
+const char *bc_sgemm_kernel_name(void);
+// Forces the generic kernel (1) or the best one the CPU has (0): lets the
+// tests check both on an AVX-512 machine.
+void bc_sgemm_force_generic(int on);
+
+#endif
