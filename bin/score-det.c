@@ -8,6 +8,7 @@
 #include "nn/owlv2.h"
 #include "reward/det_reward.h"
 #include "reward/meta.h"
+#include "batch.h"
 #include "tool.h"
 
 static const char usage[] =
@@ -65,17 +66,44 @@ typedef struct {
 
 enum { QUERY_CACHE = 4096 };
 
+// The model and options, shared read-only by the workers.
 typedef struct {
-    bc_owlv2 *m;
+    bc_owlv2 *m;  // its tokenizer is thread-safe (the piece cache has a lock)
     const bc_owlv2_config *cfg;
     bc_det_options opt;
     int assign_all, dump;
     const char *tmpl;  // contains "{}"
+    const char *name;  // the reward's key
+} ctx;
+
+// One worker's buffers and query cache (lib/batch.h).
+typedef struct {
+    const ctx *c;
     query_entry cache[QUERY_CACHE];  // replaced round robin when full
     int next_slot;
     int32_t *ids;  // [context_length]
     float *pixels;  // [3, S, S]
-} ctx;
+} worker;
+
+static void *worker_new(void *shared) {
+    const ctx *c = shared;
+    worker *w = bc_calloc(1, sizeof *w);
+    w->c = c;
+    w->ids = bc_malloc((size_t)c->cfg->context_length * sizeof *w->ids);
+    w->pixels = bc_malloc((size_t)3 * c->cfg->image_size * c->cfg->image_size * sizeof *w->pixels);
+    return w;
+}
+
+static void worker_free(void *p) {
+    worker *w = p;
+    for (int i = 0; i < QUERY_CACHE; i++) {
+        free(w->cache[i].text);
+        free(w->cache[i].embed);
+    }
+    free(w->ids);
+    free(w->pixels);
+    free(w);
+}
 
 // The query text of a phrase: the template with "{}" replaced.
 static char *query_text(const char *tmpl, const char *phrase) {
@@ -89,19 +117,20 @@ static char *query_text(const char *tmpl, const char *phrase) {
 }
 
 // The query embedding of a phrase, from the cache or computed (and cached).
-static const float *query_embed(ctx *c, const char *phrase, bc_err *err) {
+static const float *query_embed(worker *w, const char *phrase, bc_err *err) {
+    const ctx *c = w->c;
     char *text = query_text(c->tmpl, phrase);
     for (int i = 0; i < QUERY_CACHE; i++)
-        if (c->cache[i].text && strcmp(c->cache[i].text, text) == 0) {
+        if (w->cache[i].text && strcmp(w->cache[i].text, text) == 0) {
             free(text);
-            return c->cache[i].embed;
+            return w->cache[i].embed;
         }
-    query_entry *e = &c->cache[c->next_slot];
-    c->next_slot = (c->next_slot + 1) % QUERY_CACHE;
+    query_entry *e = &w->cache[w->next_slot];
+    w->next_slot = (w->next_slot + 1) % QUERY_CACHE;
     free(e->text);
     e->text = NULL;
     if (!e->embed) e->embed = bc_malloc((size_t)c->cfg->embed_dim * sizeof(float));
-    if (bc_owlv2_query_text(c->m, text, c->ids, e->embed, err) < 0) {
+    if (bc_owlv2_query_text(c->m, text, w->ids, e->embed, err) < 0) {
         bc_err_prefix(err, "query \"%s\"", text);
         free(text);
         return NULL;
@@ -130,8 +159,9 @@ static void dump_detections(bc_record *rec, const char **phrases, const bc_detec
 
 // The detections of the record's phrases in one image, phrase by phrase, in
 // patch order within a phrase (T2I-R1's order). *out: bc_malloc'd.
-static int detect(ctx *c, const uint8_t *png, size_t len, const char **phrases, int np, bc_detection **out,
+static int detect(worker *w, const uint8_t *png, size_t len, const char **phrases, int np, bc_detection **out,
                   bc_err *err) {
+    const ctx *c = w->c;
     bc_image img;
     if (bc_image_decode(png, len, &img, err) < 0) {
         bc_err_prefix(err, "key 'image'");
@@ -140,7 +170,7 @@ static int detect(ctx *c, const uint8_t *png, size_t len, const char **phrases, 
     int E = c->cfg->embed_dim;
     float *queries = bc_malloc((size_t)np * E * sizeof *queries);  // [np, E]
     for (int q = 0; q < np; q++) {
-        const float *e = query_embed(c, phrases[q], err);
+        const float *e = query_embed(w, phrases[q], err);
         if (!e) {
             free(queries);
             bc_image_free(&img);
@@ -148,8 +178,8 @@ static int detect(ctx *c, const uint8_t *png, size_t len, const char **phrases, 
         }
         memcpy(queries + (size_t)q * E, e, (size_t)E * sizeof *e);
     }
-    bc_owlv2_preprocess(c->m, img.rgb, img.w, img.h, c->pixels);
-    bc_owlv2_image *im = bc_owlv2_encode_image(c->m, c->pixels);
+    bc_owlv2_preprocess(c->m, img.rgb, img.w, img.h, w->pixels);
+    bc_owlv2_image *im = bc_owlv2_encode_image(c->m, w->pixels);
     int n = im->n;
     float *scores = bc_malloc((size_t)n * np * sizeof *scores);  // [n, np] logits, then sigmoids
     bc_owlv2_logits(im, queries, np, scores);
@@ -179,7 +209,9 @@ static int detect(ctx *c, const uint8_t *png, size_t len, const char **phrases, 
     return nd;
 }
 
-static int score(ctx *c, bc_record *rec, const char *name, bc_err *err) {
+static int score(void *wp, bc_record *rec, bc_err *err) {
+    worker *w = wp;
+    const ctx *c = w->c;
     const uint8_t *png;
     size_t len;
     if (bc_get_bin(rec, "image", &png, &len, err) < 0) return -1;
@@ -191,13 +223,13 @@ static int score(ctx *c, bc_record *rec, const char *name, bc_err *err) {
     bc_detection *d = NULL;
     int nd = 0;
     // no phrase: nothing to detect (T2I-R1 does not even look at the image)
-    if (np > 0 && (nd = detect(c, png, len, phrases, np, &d, err)) < 0) {
+    if (np > 0 && (nd = detect(w, png, len, phrases, np, &d, err)) < 0) {
         free(phrases);
         bc_reward_meta_free(&meta);
         return -1;
     }
     double r = bc_det_reward(&q, phrases, np, d, nd, &c->opt);
-    bc_record_set_reward(rec, name, r);
+    bc_record_set_reward(rec, c->name, r);
     if (c->dump) dump_detections(rec, phrases, d, nd);
     free(d);
     free(phrases);
@@ -208,6 +240,7 @@ static int score(ctx *c, bc_record *rec, const char *name, bc_err *err) {
 int main(int argc, char **argv) {
     bc_tool t;
     bc_tool_init(&t, argc, argv, usage);
+    t.batch = 0;  // 0: not given (bc_batch_workers picks)
     ctx c = {0};
     c.opt = bc_det_default_options();
     c.opt.box_threshold = 0.1f;
@@ -239,22 +272,12 @@ int main(int argc, char **argv) {
     c.m = bc_owlv2_open(t.model, &err);
     if (!c.m) bc_die(BC_EXIT_FATAL, "%s", err.msg);
     c.cfg = bc_owlv2_config_of(c.m);
-    c.ids = bc_malloc((size_t)c.cfg->context_length * sizeof *c.ids);
-    c.pixels = bc_malloc((size_t)3 * c.cfg->image_size * c.cfg->image_size * sizeof *c.pixels);
+    c.name = name;
 
     bc_tool_start(&t);
     bc_progress_start(&t.prog, t.progress, "images", 0);
-    bc_record rec;
-    while (bc_tool_next(&t, &rec)) {
-        if (score(&c, &rec, name, &err) < 0) bc_tool_fail(&t, &rec, &err);
-        else bc_tool_emit(&t, &rec);
-    }
-    for (int i = 0; i < QUERY_CACHE; i++) {
-        free(c.cache[i].text);
-        free(c.cache[i].embed);
-    }
-    free(c.ids);
-    free(c.pixels);
+    bc_batch_job job = {&c, worker_new, worker_free, score, "images"};
+    bc_batch_run(&t, &job, bc_batch_workers(&t));
     bc_owlv2_free(c.m);
     return bc_tool_finish(&t);
 }

@@ -7,6 +7,7 @@
 #include "nn/clip.h"
 #include "nn/preprocess.h"
 #include "text/clip_tokenizer.h"
+#include "batch.h"
 #include "tool.h"
 
 static const char usage[] =
@@ -43,25 +44,53 @@ typedef struct {
 
 enum { TEXT_CACHE = 64 };
 
+// The model and options, shared read-only by the workers.
 typedef struct {
     bc_clip *m;
-    bc_clip_tokenizer *tok;
+    bc_clip_tokenizer *tok;  // thread-safe (its piece cache has a lock)
     const bc_clip_config *cfg;
     int hps_preprocess, image_size, logit;
     bc_image_config image_cfg;
+    const char *name;  // the reward's key
+} ctx;
+
+// One worker's buffers and text cache (lib/batch.h).
+typedef struct {
+    const ctx *c;
     text_entry cache[TEXT_CACHE];  // most recent prompts, replaced round robin
     int next_slot;
     float *pixels, *image_features;
-} ctx;
+} worker;
+
+static void *worker_new(void *shared) {
+    const ctx *c = shared;
+    worker *w = bc_calloc(1, sizeof *w);
+    w->c = c;
+    w->pixels = bc_malloc((size_t)3 * c->cfg->image_size * c->cfg->image_size * sizeof(float));
+    w->image_features = bc_malloc((size_t)c->cfg->embed_dim * sizeof(float));
+    return w;
+}
+
+static void worker_free(void *p) {
+    worker *w = p;
+    for (int i = 0; i < TEXT_CACHE; i++) {
+        free(w->cache[i].prompt);
+        free(w->cache[i].features);
+    }
+    free(w->pixels);
+    free(w->image_features);
+    free(w);
+}
 
 // Text features of prompt, from the cache or computed (and cached).
-static const float *text_features(ctx *c, const char *prompt, bc_err *err) {
+static const float *text_features(worker *w, const char *prompt, bc_err *err) {
+    const ctx *c = w->c;
     for (int i = 0; i < TEXT_CACHE; i++)
-        if (c->cache[i].prompt && strcmp(c->cache[i].prompt, prompt) == 0) return c->cache[i].features;
+        if (w->cache[i].prompt && strcmp(w->cache[i].prompt, prompt) == 0) return w->cache[i].features;
     int ctx_len = c->cfg->context_length, n_real;
     int32_t *ids = bc_malloc((size_t)ctx_len * sizeof *ids);
-    text_entry *e = &c->cache[c->next_slot];
-    c->next_slot = (c->next_slot + 1) % TEXT_CACHE;
+    text_entry *e = &w->cache[w->next_slot];
+    w->next_slot = (w->next_slot + 1) % TEXT_CACHE;
     if (!e->features) e->features = bc_malloc((size_t)c->cfg->embed_dim * sizeof(float));
     free(e->prompt);
     e->prompt = NULL;
@@ -73,7 +102,9 @@ static const float *text_features(ctx *c, const char *prompt, bc_err *err) {
     return e->features;
 }
 
-static int score(ctx *c, bc_record *rec, const char *name, bc_err *err) {
+static int score(void *wp, bc_record *rec, bc_err *err) {
+    worker *w = wp;
+    const ctx *c = w->c;
     const uint8_t *png;
     size_t len;
     char *prompt;
@@ -86,7 +117,7 @@ static int score(ctx *c, bc_record *rec, const char *name, bc_err *err) {
         return -1;
     }
     if (c->hps_preprocess) {
-        bc_preprocess_hps(img.rgb, img.w, img.h, c->image_size, bc_clip_mean, bc_clip_std, c->pixels);
+        bc_preprocess_hps(img.rgb, img.w, img.h, c->image_size, bc_clip_mean, bc_clip_std, w->pixels);
     } else {
         int oh, ow;
         bc_preprocess_clip_size(&c->image_cfg, img.w, img.h, &oh, &ow);
@@ -96,22 +127,23 @@ static int score(ctx *c, bc_record *rec, const char *name, bc_err *err) {
             return bc_fail(err, "preprocessing gives %dx%d, the model takes %dx%d (check preprocessor_config.json)",
                            ow, oh, c->cfg->image_size, c->cfg->image_size);
         }
-        bc_preprocess_clip(&c->image_cfg, img.rgb, img.w, img.h, c->pixels);
+        bc_preprocess_clip(&c->image_cfg, img.rgb, img.w, img.h, w->pixels);
     }
     bc_image_free(&img);
-    bc_clip_encode_image(c->m, c->pixels, 1, c->image_features);
-    const float *text = text_features(c, prompt, err);
+    bc_clip_encode_image(c->m, w->pixels, 1, w->image_features);
+    const float *text = text_features(w, prompt, err);
     free(prompt);
     if (!text) return -1;
-    double s = bc_clip_cosine(c->image_features, text, c->cfg->embed_dim);
+    double s = bc_clip_cosine(w->image_features, text, c->cfg->embed_dim);
     if (c->logit) s *= bc_clip_logit_scale(c->m);
-    bc_record_set_reward(rec, name, s);
+    bc_record_set_reward(rec, c->name, s);
     return 0;
 }
 
 int main(int argc, char **argv) {
     bc_tool t;
     bc_tool_init(&t, argc, argv, usage);
+    t.batch = 0;  // 0: not given (bc_batch_workers picks)
     ctx c = {0};
     bc_clip_options opt = {0, 0, -1};
     const char *tokenizer = NULL, *preprocess = NULL, *name = "hps", *score_kind = "cosine";
@@ -152,21 +184,12 @@ int main(int argc, char **argv) {
             bc_die(BC_EXIT_FATAL, "%s", err.msg);
         free(pc);
     }
-    c.pixels = bc_malloc((size_t)3 * c.cfg->image_size * c.cfg->image_size * sizeof(float));
-    c.image_features = bc_malloc((size_t)c.cfg->embed_dim * sizeof(float));
+    c.name = name;
 
     bc_tool_start(&t);
     bc_progress_start(&t.prog, t.progress, "images", 0);
-    bc_record rec;
-    while (bc_tool_next(&t, &rec)) {
-        if (score(&c, &rec, name, &err) < 0) bc_tool_fail(&t, &rec, &err);
-        else bc_tool_emit(&t, &rec);
-    }
-    for (int i = 0; i < TEXT_CACHE; i++) {
-        free(c.cache[i].prompt);
-        free(c.cache[i].features);
-    }
-    free(c.pixels), free(c.image_features);
+    bc_batch_job job = {&c, worker_new, worker_free, score, "images"};
+    bc_batch_run(&t, &job, bc_batch_workers(&t));
     bc_clip_tokenizer_free(c.tok);
     bc_clip_free(c.m);
     return bc_tool_finish(&t);

@@ -9,6 +9,7 @@
 #include "nn/preprocess.h"
 #include "reward/meta.h"
 #include "text/wordpiece.h"
+#include "batch.h"
 #include "tool.h"
 
 static const char usage[] =
@@ -37,6 +38,7 @@ static const char usage[] =
     "  bicot-img samples/ --prompts prompts.jsonl | score-vqa --model git-large-vqav2 \\\n"
     "      | bicot-json -r --brief\n";
 
+// The model and options, shared read-only by the workers.
 typedef struct {
     bc_git *m;
     const bc_git_config *cfg;
@@ -44,8 +46,29 @@ typedef struct {
     bc_image_config image_cfg;
     int32_t cls_id, yes_id, no_id;
     int all_tasks;
-    float *pixels;  // [3, S, S]
+    const char *name;  // the reward's key
 } ctx;
+
+// One worker's buffer (lib/batch.h).
+typedef struct {
+    const ctx *c;
+    float *pixels;  // [3, S, S]
+} worker;
+
+static void *worker_new(void *shared) {
+    const ctx *c = shared;
+    worker *w = bc_calloc(1, sizeof *w);
+    int S = c->cfg->vision.image_size;
+    w->c = c;
+    w->pixels = bc_malloc((size_t)3 * S * S * sizeof(float));
+    return w;
+}
+
+static void worker_free(void *p) {
+    worker *w = p;
+    free(w->pixels);
+    free(w);
+}
 
 // The phrases T2I-R1 asks about, or NULL with *constant set (0: skipped
 // task, 1: nothing to ask).
@@ -78,7 +101,9 @@ static int ask(const ctx *c, const bc_git_image_state *image, const char *phrase
     return rc;
 }
 
-static int score(ctx *c, bc_record *rec, const char *name, bc_err *err) {
+static int score(void *wp, bc_record *rec, bc_err *err) {
+    worker *w = wp;
+    const ctx *c = w->c;
     const uint8_t *png;
     size_t len;
     // Every record must carry its image, also those whose reward is a constant.
@@ -99,10 +124,10 @@ static int score(ctx *c, bc_record *rec, const char *name, bc_err *err) {
             if (oh != S || ow != S)
                 rc = bc_fail(err, "preprocessing gives %dx%d, the model takes %dx%d (check preprocessor_config.json)",
                              ow, oh, S, S);
-            else bc_preprocess_clip(&c->image_cfg, img.rgb, img.w, img.h, c->pixels);
+            else bc_preprocess_clip(&c->image_cfg, img.rgb, img.w, img.h, w->pixels);
             bc_image_free(&img);
         }
-        bc_git_image_state *image = rc == 0 ? bc_git_encode_image(c->m, c->pixels) : NULL;
+        bc_git_image_state *image = rc == 0 ? bc_git_encode_image(c->m, w->pixels) : NULL;
         double sum = 0;
         for (int i = 0; rc == 0 && i < n; i++) {
             double p = 0;
@@ -114,7 +139,7 @@ static int score(ctx *c, bc_record *rec, const char *name, bc_err *err) {
     }
     bc_reward_meta_free(&meta);
     if (rc < 0) return -1;
-    bc_record_set_reward(rec, name, reward);
+    bc_record_set_reward(rec, c->name, reward);
     return 0;
 }
 
@@ -135,6 +160,7 @@ static int32_t word_id(const bc_wordpiece *tok, const char *word) {
 int main(int argc, char **argv) {
     bc_tool t;
     bc_tool_init(&t, argc, argv, usage);
+    t.batch = 0;  // 0: not given (bc_batch_workers picks)
     ctx c = {0};
     const char *tokenizer = NULL, *name = "vqa";
     for (int i = 1; i < argc; i++) {
@@ -161,17 +187,12 @@ int main(int argc, char **argv) {
     char *pc = bc_path_join(t.model, "preprocessor_config.json");
     if (access(pc, R_OK) == 0 && bc_image_config_read(&c.image_cfg, pc, &err) < 0) bc_die(BC_EXIT_FATAL, "%s", err.msg);
     free(pc);
-    int S = c.cfg->vision.image_size;
-    c.pixels = bc_malloc((size_t)3 * S * S * sizeof(float));
+    c.name = name;
 
     bc_tool_start(&t);
     bc_progress_start(&t.prog, t.progress, "images", 0);
-    bc_record rec;
-    while (bc_tool_next(&t, &rec)) {
-        if (score(&c, &rec, name, &err) < 0) bc_tool_fail(&t, &rec, &err);
-        else bc_tool_emit(&t, &rec);
-    }
-    free(c.pixels);
+    bc_batch_job job = {&c, worker_new, worker_free, score, "images"};
+    bc_batch_run(&t, &job, bc_batch_workers(&t));
     bc_wordpiece_free(c.tok);
     bc_git_free(c.m);
     return bc_tool_finish(&t);

@@ -3,9 +3,8 @@
 //
 // Records are read in batches of --batch; the batch's images decode in
 // parallel, one image per worker thread, each worker with its own
-// activation buffers; then the records are written in input order. Memory is
-// bounded by the batch, whatever the stream length.
-#include <pthread.h>
+// activation buffers; then the records are written in input order
+// (lib/batch.c). Memory is bounded by the batch, whatever the stream length.
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,6 +12,7 @@
 #include "io/image.h"
 #include "nn/ops.h"
 #include "nn/vqdec.h"
+#include "batch.h"
 #include "tool.h"
 
 static const char usage[] =
@@ -47,27 +47,10 @@ static const char usage[] =
     "    | vq-decode --model J --out-dir out/ | score-hps --model hps | bicot-json -r --brief\n";
 
 typedef struct {
-    bc_record rec;
-    char name[256];       // file name stem for --out-dir / --pixels-dir
-    uint8_t *png;         // the result: PNG bytes ...
-    size_t png_len;
-    char *path;           // ... and DIR/<name>.png when written
-    int failed;
-    bc_err err;
-} job;
-
-typedef struct {
     const bc_vqdec *model;
     const char *out_dir, *pixels_dir;
-    job *jobs;
-    size_t n, next;       // jobs in this batch; the next one to take
-    pthread_mutex_t lock;
-} batch;
-
-typedef struct {
-    batch *b;
-    bc_vqdec_state *state;  // this worker's activations, kept across batches
-} worker;
+    int embed;  // put the PNG bytes in the record
+} shared;
 
 // The file name stem of a record, as bicot-img -r makes it: the id with '/'
 // as '_', leading dots as '_', the position when there is no id.
@@ -79,15 +62,39 @@ static void file_stem(const bc_record *rec, char *out, size_t size) {
     for (char *p = out; *p == '.'; p++) *p = '_';
 }
 
-// Decodes one record's tokens into PNG bytes (and the files asked for).
-static int run_job(const batch *b, bc_vqdec_state *st, job *j, bc_err *err) {
+typedef struct {
+    const shared *sh;
+    bc_vqdec_state *state;  // this worker's activations, kept across records
+} worker;
+
+static void *worker_new(void *sh) {
+    worker *w = bc_calloc(1, sizeof *w);
+    w->sh = sh;
+    w->state = bc_vqdec_state_new();
+    return w;
+}
+
+static void worker_free(void *p) {
+    worker *w = p;
+    bc_vqdec_state_free(w->state);
+    free(w);
+}
+
+// Decodes one record's tokens into PNG bytes (and the files asked for) and
+// sets `image` / `image_path`.
+static int decode_record(void *wp, bc_record *rec, bc_err *err) {
+    const worker *wk = wp;
+    const shared *b = wk->sh;
     int32_t *tokens = NULL, *grid = NULL;
     size_t n = 0, ng = 0;
     float *x = NULL;
-    uint8_t *rgb = NULL;
+    uint8_t *rgb = NULL, *png = NULL;
+    size_t png_len = 0;
+    char name[256], *path = NULL;
     int rc = -1;
-    if (bc_get_int_array(&j->rec, "image_tokens", &tokens, &n, err) < 0 ||
-        bc_get_int_array(&j->rec, "grid", &grid, &ng, err) < 0)
+    file_stem(rec, name, sizeof name);
+    if (bc_get_int_array(rec, "image_tokens", &tokens, &n, err) < 0 ||
+        bc_get_int_array(rec, "grid", &grid, &ng, err) < 0)
         goto done;
     if (ng != 2 || grid[0] < 1 || grid[1] < 1) {
         bc_fail(err, "key 'grid': expected [h, w] with two positive sizes, got %zu item(s)", ng);
@@ -100,50 +107,42 @@ static int run_job(const batch *b, bc_vqdec_state *st, job *j, bc_err *err) {
     }
     bc_vqdec_out_size(b->model, h, w, &H, &W);
     x = bc_malloc((size_t)3 * H * W * sizeof *x);  // [3, H, W]
-    if (bc_vqdec_decode(b->model, st, tokens, n, h, w, x, err) < 0) {
+    if (bc_vqdec_decode(b->model, wk->state, tokens, n, h, w, x, err) < 0) {
         bc_err_prefix(err, "key 'image_tokens'");
         goto done;
     }
     rgb = bc_malloc((size_t)3 * H * W);  // [H, W, 3]
     bc_vqdec_to_rgb(x, H, W, rgb);
-    if (bc_png_encode(rgb, W, H, &j->png, &j->png_len, err) < 0) goto done;
+    if (bc_png_encode(rgb, W, H, &png, &png_len, err) < 0) goto done;
     if (b->out_dir) {
         char file[300];
-        snprintf(file, sizeof file, "%s.png", j->name);
-        j->path = bc_path_join(b->out_dir, file);
-        if (bc_write_file_atomic(j->path, j->png, j->png_len, err) < 0) goto done;
+        snprintf(file, sizeof file, "%s.png", name);
+        path = bc_path_join(b->out_dir, file);
+        if (bc_write_file_atomic(path, png, png_len, err) < 0) goto done;
     }
     if (b->pixels_dir) {  // what a PNG reader sees, not our buffer
         bc_image img;
-        if (bc_image_decode(j->png, j->png_len, &img, err) < 0) goto done;
+        if (bc_image_decode(png, png_len, &img, err) < 0) goto done;
         char file[300];
-        snprintf(file, sizeof file, "%s.rgb", j->name);
-        char *path = bc_path_join(b->pixels_dir, file);
-        int wr = bc_write_file_atomic(path, img.rgb, (size_t)img.w * img.h * 3, err);
-        free(path);
+        snprintf(file, sizeof file, "%s.rgb", name);
+        char *ppath = bc_path_join(b->pixels_dir, file);
+        int wr = bc_write_file_atomic(ppath, img.rgb, (size_t)img.w * img.h * 3, err);
+        free(ppath);
         bc_image_free(&img);
         if (wr < 0) goto done;
     }
+    // Values built on the record go into its own zone: safe from any thread.
+    if (b->embed) bc_record_set(rec, "image", bc_obj_bin(rec, png, png_len));
+    if (path) bc_record_set(rec, "image_path", bc_obj_cstr(rec, path));
     rc = 0;
 done:
     free(tokens);
     free(grid);
     free(x);
     free(rgb);
+    free(png);
+    free(path);
     return rc;
-}
-
-static void *worker_main(void *arg) {
-    worker *wk = arg;
-    batch *b = wk->b;
-    for (;;) {
-        pthread_mutex_lock(&b->lock);
-        size_t i = b->next++;
-        pthread_mutex_unlock(&b->lock);
-        if (i >= b->n) return NULL;
-        job *j = &b->jobs[i];
-        j->failed = run_job(b, wk->state, j, &j->err) < 0;
-    }
 }
 
 static void make_dir(const char *dir) {
@@ -165,10 +164,6 @@ int main(int argc, char **argv) {
     }
     if (!t.model) bc_tool_usage_error("--model DIR is required");
     if (!embed && !out_dir) bc_tool_usage_error("--no-embed needs --out-dir (the image would be lost)");
-    if (t.batch == 0) t.batch = t.threads < 8 ? t.threads : 8;
-    int workers = t.batch < t.threads ? t.batch : t.threads;
-    int blas_threads = t.threads / workers;
-
     bc_err err;
     bc_vqdec *model = bc_vqdec_open(t.model, &err);
     if (!model) bc_die(BC_EXIT_FATAL, "%s", err.msg);
@@ -176,53 +171,9 @@ int main(int argc, char **argv) {
     if (pixels_dir) make_dir(pixels_dir);
 
     bc_tool_start(&t);
-    bc_ops_set_threads(blas_threads);
-    batch b = {.model = model, .out_dir = out_dir, .pixels_dir = pixels_dir};
-    pthread_mutex_init(&b.lock, NULL);
-    b.jobs = bc_calloc((size_t)t.batch, sizeof *b.jobs);
-    worker *wk = bc_calloc((size_t)workers, sizeof *wk);
-    pthread_t *tids = bc_calloc((size_t)workers, sizeof *tids);
-    for (int i = 0; i < workers; i++) wk[i] = (worker){&b, bc_vqdec_state_new()};
-
-    for (int more = 1; more;) {
-        b.n = b.next = 0;
-        while (b.n < (size_t)t.batch && (more = bc_tool_next(&t, &b.jobs[b.n].rec))) {
-            job *j = &b.jobs[b.n++];
-            file_stem(&j->rec, j->name, sizeof j->name);
-            j->png = NULL;
-            j->path = NULL;
-            j->failed = 0;
-        }
-        if (b.n == 0) break;
-        if (workers == 1 || b.n == 1) {
-            worker_main(&wk[0]);
-        } else {
-            int started = 0;
-            for (; started < workers && (size_t)started < b.n; started++)
-                if (pthread_create(&tids[started], NULL, worker_main, &wk[started]) != 0)
-                    bc_die(BC_EXIT_FATAL, "cannot start a thread");
-            for (int i = 0; i < started; i++) pthread_join(tids[i], NULL);
-        }
-        for (size_t i = 0; i < b.n; i++) {  // in input order
-            job *j = &b.jobs[i];
-            if (j->failed) {
-                bc_tool_fail(&t, &j->rec, &j->err);
-            } else {
-                if (embed) bc_record_set(&j->rec, "image", bc_obj_bin(&j->rec, j->png, j->png_len));
-                if (j->path) bc_record_set(&j->rec, "image_path", bc_obj_cstr(&j->rec, j->path));
-                bc_progress_add(&t.prog, 0, 1, "images");
-                bc_tool_emit(&t, &j->rec);
-            }
-            free(j->png);
-            free(j->path);
-        }
-    }
-
-    for (int i = 0; i < workers; i++) bc_vqdec_state_free(wk[i].state);
-    free(wk);
-    free(tids);
-    free(b.jobs);
-    pthread_mutex_destroy(&b.lock);
+    shared sh = {model, out_dir, pixels_dir, embed};
+    bc_batch_job job = {&sh, worker_new, worker_free, decode_record, "images"};
+    bc_batch_run(&t, &job, bc_batch_workers(&t));
     bc_vqdec_free(model);
     return bc_tool_finish(&t);
 }
