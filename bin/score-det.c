@@ -10,6 +10,7 @@
 #include "reward/meta.h"
 #include "batch.h"
 #include "tool.h"
+#include "vec_cache.h"
 
 static const char usage[] =
     "usage: score-det --model DIR [options] < records > records\n"
@@ -59,12 +60,7 @@ static const char usage[] =
     "  bicot-img samples/ --prompts prompts.jsonl | score-det --model owlv2-base-patch16-ensemble \\\n"
     "      | bicot-json -r --brief\n";
 
-typedef struct {
-    char *text;    // the query text (template applied)
-    float *embed;  // [E]
-} query_entry;
-
-enum { QUERY_CACHE = 4096 };
+enum { QUERY_CACHE = 4096 };  // query texts whose embeddings are kept
 
 // The model and options, shared read-only by the workers.
 typedef struct {
@@ -79,8 +75,7 @@ typedef struct {
 // One worker's buffers and query cache (lib/batch.h).
 typedef struct {
     const ctx *c;
-    query_entry cache[QUERY_CACHE];  // replaced round robin when full
-    int next_slot;
+    bc_vec_cache queries;  // query text (template applied) -> embedding [E]
     int32_t *ids;  // [context_length]
     float *pixels;  // [3, S, S]
 } worker;
@@ -91,15 +86,13 @@ static void *worker_new(void *shared) {
     w->c = c;
     w->ids = bc_malloc((size_t)c->cfg->context_length * sizeof *w->ids);
     w->pixels = bc_malloc((size_t)3 * c->cfg->image_size * c->cfg->image_size * sizeof *w->pixels);
+    bc_vec_cache_init(&w->queries, QUERY_CACHE, c->cfg->embed_dim);
     return w;
 }
 
 static void worker_free(void *p) {
     worker *w = p;
-    for (int i = 0; i < QUERY_CACHE; i++) {
-        free(w->cache[i].text);
-        free(w->cache[i].embed);
-    }
+    bc_vec_cache_free(&w->queries);
     free(w->ids);
     free(w->pixels);
     free(w);
@@ -120,23 +113,19 @@ static char *query_text(const char *tmpl, const char *phrase) {
 static const float *query_embed(worker *w, const char *phrase, bc_err *err) {
     const ctx *c = w->c;
     char *text = query_text(c->tmpl, phrase);
-    for (int i = 0; i < QUERY_CACHE; i++)
-        if (w->cache[i].text && strcmp(w->cache[i].text, text) == 0) {
+    const float *embed = bc_vec_cache_get(&w->queries, text);
+    if (!embed) {
+        float *e = bc_vec_cache_begin(&w->queries);
+        if (bc_owlv2_query_text(c->m, text, w->ids, e, err) < 0) {
+            bc_err_prefix(err, "query \"%s\"", text);
             free(text);
-            return w->cache[i].embed;
+            return NULL;
         }
-    query_entry *e = &w->cache[w->next_slot];
-    w->next_slot = (w->next_slot + 1) % QUERY_CACHE;
-    free(e->text);
-    e->text = NULL;
-    if (!e->embed) e->embed = bc_malloc((size_t)c->cfg->embed_dim * sizeof(float));
-    if (bc_owlv2_query_text(c->m, text, w->ids, e->embed, err) < 0) {
-        bc_err_prefix(err, "query \"%s\"", text);
-        free(text);
-        return NULL;
+        bc_vec_cache_commit(&w->queries, text);
+        embed = e;
     }
-    e->text = text;
-    return e->embed;
+    free(text);
+    return embed;
 }
 
 // detections: [{phrase, score, box: [cx, cy, w, h]}]

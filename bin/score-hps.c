@@ -9,6 +9,7 @@
 #include "text/clip_tokenizer.h"
 #include "batch.h"
 #include "tool.h"
+#include "vec_cache.h"
 
 static const char usage[] =
     "usage: score-hps --model DIR|FILE [options] < records > records\n"
@@ -37,12 +38,7 @@ static const char usage[] =
     "  bicot-img samples/ --prompts prompts.jsonl | score-hps --model HPS_v2.1_compressed.pt \\\n"
     "      --tokenizer bpe_simple_vocab_16e6.txt | bicot-json -r --brief\n";
 
-typedef struct {
-    char *prompt;
-    float *features;  // [E]
-} text_entry;
-
-enum { TEXT_CACHE = 64 };
+enum { TEXT_CACHE = 64 };  // prompts whose text features are kept
 
 // The model and options, shared read-only by the workers.
 typedef struct {
@@ -57,8 +53,7 @@ typedef struct {
 // One worker's buffers and text cache (lib/batch.h).
 typedef struct {
     const ctx *c;
-    text_entry cache[TEXT_CACHE];  // most recent prompts, replaced round robin
-    int next_slot;
+    bc_vec_cache text;  // prompt -> text features [E]
     float *pixels, *image_features;
 } worker;
 
@@ -68,15 +63,13 @@ static void *worker_new(void *shared) {
     w->c = c;
     w->pixels = bc_malloc((size_t)3 * c->cfg->image_size * c->cfg->image_size * sizeof(float));
     w->image_features = bc_malloc((size_t)c->cfg->embed_dim * sizeof(float));
+    bc_vec_cache_init(&w->text, TEXT_CACHE, c->cfg->embed_dim);
     return w;
 }
 
 static void worker_free(void *p) {
     worker *w = p;
-    for (int i = 0; i < TEXT_CACHE; i++) {
-        free(w->cache[i].prompt);
-        free(w->cache[i].features);
-    }
+    bc_vec_cache_free(&w->text);
     free(w->pixels);
     free(w->image_features);
     free(w);
@@ -85,21 +78,17 @@ static void worker_free(void *p) {
 // Text features of prompt, from the cache or computed (and cached).
 static const float *text_features(worker *w, const char *prompt, bc_err *err) {
     const ctx *c = w->c;
-    for (int i = 0; i < TEXT_CACHE; i++)
-        if (w->cache[i].prompt && strcmp(w->cache[i].prompt, prompt) == 0) return w->cache[i].features;
+    const float *hit = bc_vec_cache_get(&w->text, prompt);
+    if (hit) return hit;
     int ctx_len = c->cfg->context_length, n_real;
     int32_t *ids = bc_malloc((size_t)ctx_len * sizeof *ids);
-    text_entry *e = &w->cache[w->next_slot];
-    w->next_slot = (w->next_slot + 1) % TEXT_CACHE;
-    if (!e->features) e->features = bc_malloc((size_t)c->cfg->embed_dim * sizeof(float));
-    free(e->prompt);
-    e->prompt = NULL;
+    float *features = bc_vec_cache_begin(&w->text);
     int rc = bc_clip_tokenize(c->tok, prompt, ctx_len, ids, &n_real, err);
-    if (rc == 0) rc = bc_clip_encode_text(c->m, ids, n_real, e->features, err);
+    if (rc == 0) rc = bc_clip_encode_text(c->m, ids, n_real, features, err);
     free(ids);
     if (rc < 0) return NULL;
-    e->prompt = bc_strdup(prompt);
-    return e->features;
+    bc_vec_cache_commit(&w->text, prompt);
+    return features;
 }
 
 static int score(void *wp, bc_record *rec, bc_err *err) {

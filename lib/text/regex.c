@@ -43,33 +43,49 @@ uint32_t bc_unicode_fold(uint32_t cp) {
     return cp;
 }
 
+// The code point starting at s[i] and its length in bytes; an invalid byte
+// gives 0x110000 + byte, length 1.
+static size_t utf8_next(const uint8_t *s, size_t len, size_t i, uint32_t *out) {
+    uint8_t b = s[i];
+    uint32_t cp = 0;
+    size_t k = 0;  // continuation bytes
+    if (b < 0x80) cp = b;
+    else if (b >= 0xC2 && b <= 0xDF) cp = b & 0x1F, k = 1;
+    else if (b >= 0xE0 && b <= 0xEF) cp = b & 0x0F, k = 2;
+    else if (b >= 0xF0 && b <= 0xF4) cp = b & 0x07, k = 3;
+    else k = (size_t)-1;  // never valid as a lead byte
+    int ok = k != (size_t)-1;
+    for (size_t j = 1; ok && j <= k; j++) {
+        if (i + j >= len || (s[i + j] & 0xC0) != 0x80) ok = 0;
+        else cp = (cp << 6) | (s[i + j] & 0x3F);
+    }
+    // Overlong three/four-byte forms, surrogates and > U+10FFFF are invalid.
+    if (ok && ((k == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+               (k == 3 && (cp < 0x10000 || cp > 0x10FFFF))))
+        ok = 0;
+    if (!ok) cp = 0x110000 + b, k = 0;
+    *out = cp;
+    return k + 1;
+}
+
 size_t bc_utf8_decode(const uint8_t *s, size_t len, uint32_t *cps, size_t *offs) {
     size_t n = 0, i = 0;
     while (i < len) {
-        uint8_t b = s[i];
-        uint32_t cp = 0;
-        size_t k = 0;  // continuation bytes
-        if (b < 0x80) cp = b;
-        else if (b >= 0xC2 && b <= 0xDF) cp = b & 0x1F, k = 1;
-        else if (b >= 0xE0 && b <= 0xEF) cp = b & 0x0F, k = 2;
-        else if (b >= 0xF0 && b <= 0xF4) cp = b & 0x07, k = 3;
-        else k = (size_t)-1;  // never valid as a lead byte
-        int ok = k != (size_t)-1;
-        for (size_t j = 1; ok && j <= k; j++) {
-            if (i + j >= len || (s[i + j] & 0xC0) != 0x80) ok = 0;
-            else cp = (cp << 6) | (s[i + j] & 0x3F);
-        }
-        // Overlong three/four-byte forms, surrogates and > U+10FFFF are invalid.
-        if (ok && ((k == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-                   (k == 3 && (cp < 0x10000 || cp > 0x10FFFF))))
-            ok = 0;
-        if (!ok) cp = 0x110000 + b, k = 0;
         offs[n] = i;
-        cps[n++] = cp;
-        i += k + 1;
+        i += utf8_next(s, len, i, &cps[n++]);
     }
     offs[n] = len;
     return n;
+}
+
+size_t bc_utf8_invalid_at(const uint8_t *s, size_t len) {
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t k = utf8_next(s, len, i, &cp);
+        if (cp > 0x10FFFF) return i;
+        i += k;
+    }
+    return len;
 }
 
 int bc_utf8_encode(uint32_t cp, char *out) {

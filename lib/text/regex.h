@@ -69,6 +69,9 @@ uint32_t bc_unicode_fold(uint32_t cp);
 // An invalid byte becomes the code point 0x110000 + byte. cps and offs need
 // room for len (+1 for offs) entries. Returns the number of code points.
 size_t bc_utf8_decode(const uint8_t *s, size_t len, uint32_t *cps, size_t *offs);
+// The offset of the first byte that is not valid UTF-8 (as bc_utf8_decode
+// judges), or len when all of s is valid.
+size_t bc_utf8_invalid_at(const uint8_t *s, size_t len);
 // Encodes one code point (<= 0x10FFFF) as UTF-8 into out (4 bytes); returns its length.
 int bc_utf8_encode(uint32_t cp, char *out);
 

@@ -125,16 +125,6 @@ static int finish_vocab(bc_wordpiece *t, const char *unk, const char *what, bc_e
     return 0;
 }
 
-static int valid_utf8(const char *s, size_t len) {
-    uint32_t *cps = bc_malloc((len + 1) * sizeof *cps);
-    size_t *offs = bc_malloc((len + 1) * sizeof *offs);
-    size_t n = bc_utf8_decode((const uint8_t *)s, len, cps, offs), bad = 0;
-    for (size_t i = 0; i < n; i++) bad += cps[i] > 0x10FFFF;
-    free(cps);
-    free(offs);
-    return !bad;
-}
-
 // vocab.txt: one token per line, id = line number. Lines end at "\n", "\r\n"
 // or a lone "\r" (Python reads text files with universal newlines), and the
 // last line needs no end.
@@ -145,7 +135,7 @@ static int parse_vocab_txt(bc_wordpiece *t, const char *data, size_t len, const 
         size_t end = pos;
         while (end < len && data[end] != '\n' && data[end] != '\r') end++;
         if (line >= MAX_ID) return bc_fail(err, "%s: more than %d lines", path, MAX_ID);
-        if (!valid_utf8(data + pos, end - pos)) return bc_fail(err, "%s: line %d: invalid UTF-8", path, line + 1);
+        if (bc_utf8_invalid_at((const uint8_t *)data + pos, end - pos) < end - pos) return bc_fail(err, "%s: line %d: invalid UTF-8", path, line + 1);
         add_token(t, data + pos, end - pos, line++, &cap);
         if (end + 1 < len && data[end] == '\r' && data[end + 1] == '\n') end++;
         pos = end + 1;
