@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/draw.h"
 #include "io/image.h"
 #include "tool.h"
 
@@ -166,6 +167,9 @@ static int by_name(const void *a, const void *b) { return strcmp(((const group *
 // ---- the plot ------------------------------------------------------------------
 
 enum { BAR_W = 12, BAR_GAP = 4, PANEL_PAD = 12, PLOT_H = 160, PLOT_MARGIN = 10 };
+// Labels (lib/io/draw.h's 5×7 font): the reward's name above its panel, and
+// under the panels a legend, one line per group: its colour and name.
+enum { TITLE_H = BC_DRAW_HEIGHT + 8, LEGEND_LINE = BC_DRAW_HEIGHT + 6 };
 
 typedef struct {
     uint8_t *rgb;  // [h][w][3]
@@ -199,9 +203,18 @@ static int write_plot(const summary *s, const char *path, bc_err *err) {
     static const uint8_t white[3] = {255, 255, 255}, panel_bg[3] = {240, 240, 240}, black[3] = {0, 0, 0},
                          all_colour[3] = {80, 80, 80};
     const group **bars = bc_malloc((s->n_groups + 1) * sizeof *bars);
-    canvas c = {.w = PANEL_PAD, .h = PLOT_H};
-    for (size_t r = 0; r < s->n_rewards; r++)
-        c.w += (int)panel_bars(s, r, bars) * (BAR_W + BAR_GAP) + BAR_GAP + PANEL_PAD;
+    canvas c = {.w = PANEL_PAD, .h = TITLE_H + PLOT_H + PLOT_MARGIN + (int)(s->n_groups + 1) * LEGEND_LINE};
+    for (size_t r = 0; r < s->n_rewards; r++) {
+        int title_w = (int)strlen(s->rewards[r]) * BC_DRAW_ADVANCE;
+        int bars_w = (int)panel_bars(s, r, bars) * (BAR_W + BAR_GAP) + BAR_GAP;
+        c.w += (title_w > bars_w ? title_w : bars_w) + PANEL_PAD;
+    }
+    int legend_w = 0;
+    for (size_t g = 0; g <= s->n_groups; g++) {
+        int w = 2 * PANEL_PAD + BAR_W + (int)strlen(g < s->n_groups ? s->groups[g].name : "all") * BC_DRAW_ADVANCE;
+        if (w > legend_w) legend_w = w;
+    }
+    if (legend_w > c.w) c.w = legend_w;
     c.rgb = bc_malloc((size_t)c.w * c.h * 3);
     fill(&c, 0, 0, c.w - 1, c.h - 1, white);
     int x = PANEL_PAD;
@@ -217,10 +230,11 @@ static int write_plot(const summary *s, const char *path, bc_err *err) {
             if (m + sd > hi) hi = m + sd;
         }
         if (!(hi > lo)) hi = lo + 1;  // all zero (or not finite): any scale
-        int top = PLOT_MARGIN, bottom = PLOT_H - 1 - PLOT_MARGIN;
+        int top = TITLE_H + PLOT_MARGIN, bottom = TITLE_H + PLOT_H - 1 - PLOT_MARGIN;
         int zero = plot_row(0, lo, hi, top, bottom);
-        int width = (int)n * (BAR_W + BAR_GAP) + BAR_GAP;
-        fill(&c, x, 0, x + width - 1, PLOT_H - 1, panel_bg);
+        int width = (int)n * (BAR_W + BAR_GAP) + BAR_GAP, title_w = (int)strlen(s->rewards[r]) * BC_DRAW_ADVANCE;
+        bc_draw_text(c.rgb, c.w, c.h, x, 4, 1, s->rewards[r], -1);
+        fill(&c, x, TITLE_H, x + width - 1, TITLE_H + PLOT_H - 1, panel_bg);
         for (size_t b = 0; b < n; b++) {
             const running *st = &bars[b]->rewards[r];
             int bx = x + BAR_GAP + (int)b * (BAR_W + BAR_GAP);
@@ -233,7 +247,12 @@ static int write_plot(const summary *s, const char *path, bc_err *err) {
                      plot_row(st->mean - sd, lo, hi, top, bottom), black);
         }
         fill(&c, x, zero, x + width - 1, zero, black);
-        x += width + PANEL_PAD;
+        x += (title_w > width ? title_w : width) + PANEL_PAD;
+    }
+    for (size_t g = 0; g <= s->n_groups; g++) {  // the legend
+        int y = TITLE_H + PLOT_H + PLOT_MARGIN + (int)g * LEGEND_LINE;
+        fill(&c, PANEL_PAD, y, PANEL_PAD + BAR_W - 1, y + BC_DRAW_HEIGHT - 1, g < s->n_groups ? palette[g % 8] : all_colour);
+        bc_draw_text(c.rgb, c.w, c.h, 2 * PANEL_PAD + BAR_W, y, 1, g < s->n_groups ? s->groups[g].name : "all", -1);
     }
     free(bars);
     uint8_t *png = NULL;

@@ -60,12 +60,13 @@ contains "$(cat "$tmp/md")" "| hps | g2 | 3 | 3.0000 | 1.0000 |" "--by group"
 contains "$(cat "$tmp/md")" "| det | (none) | 1 | 0.5000 | - |" "--by group: records without it in (none)"
 
 # --plot: one panel per reward (hps: a, b, all; det: (none), a, b, all), each
-# bar 12 px + 4 px gap, panels 12 px apart: 12 + (3*16+4+12) + (4*16+4+12) = 156 x 160
+# bar 12 px + 4 px gap, panels 12 px apart: 12 + (3*16+4+12) + (4*16+4+12) = 156 wide;
+# title 15 + plot 160 + margin 10 + legend 13 per group (4 + all) = 250 high
 bicot-summary --plot "$tmp/plot.png" < "$tmp/scored" > "$tmp/md2"
 check $? -eq 0 "--plot exits 0"
 same "$tmp/md2" "$tmp/want" "--plot: the same table on stdout"
-check "$(od -An -tu1 -j16 -N8 "$tmp/plot.png" | tr -s ' ' | sed 's/^ //')" = "0 0 0 156 0 0 0 160" \
-    "--plot: a 156x160 PNG (its IHDR)"
+check "$(od -An -tu1 -j16 -N8 "$tmp/plot.png" | tr -s ' ' | sed 's/^ //')" = "0 0 0 156 0 0 0 250" \
+    "--plot: a 156x250 PNG (its IHDR)"
 
 # bad records
 printf '%s\n' '{"id": "ok", "task_type": "a", "rewards": {"hps": 1.0}}' '{"id": "s", "rewards": {"hps": "high"}}' \
