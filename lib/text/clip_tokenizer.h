@@ -7,13 +7,16 @@
 //              is not among the linked libraries; `gunzip -k` it once).
 //              Vocab = 256 byte chars + their 256 "</w>" forms + merges
 //              (lines 1 .. 48894) + <start_of_text> + <end_of_text>.
-//              Cleaning: html.unescape twice, whitespace collapse + strip,
+//              Cleaning (lib/text/text_clean.h): ftfy.fix_text (its
+//              character-level fixers and NFC; not its mojibake repair),
+//              html.unescape twice, whitespace collapse + strip,
 //              str.lower(); "<start_of_text>"/"<end_of_text>" in the
 //              cleaned text become the special ids (they are alternatives
 //              of the split regex). Padding: 0.
 //   HF         a directory with vocab.json + merges.txt (CLIPTokenizer's
 //              files). Special tokens <|startoftext|> / <|endoftext|> are cut
-//              out of the raw text first (HF's added tokens); the rest is
+//              out of the raw text first (HF's added tokens); the rest is NFC'd
+//              (tokenizers' NFC normalizer) and
 //              lower-cased per character (Rust char::to_lowercase) without
 //              HTML unescaping. Padding: the id of <|endoftext|> (CLIP's
 //              pad_token).
@@ -23,11 +26,11 @@
 // cut to context_len with the last id forced to EOT.
 //
 // Known limits against the references (none arise for plain prompts):
-//   - no ftfy.fix_text (open_clip runs it first: mojibake repair, NFC, control
-//     characters dropped, U+2028 to newline, ...) and no NFC (HF runs it
-//     first): give NFC-composed UTF-8 without control characters;
-//   - html.unescape knows the entities that are valid without ';' (the
-//     Latin-1 set) and ~60 common others; a rarer named entity stays as text;
+//   - open_clip: ftfy's mojibake repair (fix_encoding) is not done: text
+//     that ftfy would re-decode (UTF-8 read as Latin-1 / Windows-1252, "Ã©")
+//     keeps its mojibake (text_clean.h);
+//   - NFC is Unicode 16.0.0; ftfy uses Python's (14.0.0 in 3.11) and
+//     tokenizers an older crate: they differ on characters added since;
 //   - lower-casing: Unicode simple case folding, except for lowercase letters
 //     and combining marks (kept as they are, as lower() does), plus İ -> i̇,
 //     Cherokee, and (open_clip only) Python's final-sigma rule with a short
