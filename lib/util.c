@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -327,4 +328,43 @@ int bc_base64_decode(const char *s, size_t slen, uint8_t **out, size_t *out_len)
     *out = buf;
     *out_len = n;
     return 0;
+}
+
+// ---- per-thread scratch --------------------------------------------------------------
+
+enum { SCRATCH_SLOTS = 4 };
+
+typedef struct {
+    void *p[SCRATCH_SLOTS];
+    size_t size[SCRATCH_SLOTS];
+} scratch_set;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_free(void *v) {
+    scratch_set *s = v;
+    for (int i = 0; i < SCRATCH_SLOTS; i++) free(s->p[i]);
+    free(s);
+}
+
+static void scratch_key_create(void) {
+    if (pthread_key_create(&scratch_key, scratch_free) != 0) bc_die(BC_EXIT_FATAL, "pthread_key_create failed");
+}
+
+void *bc_thread_scratch(int slot, size_t bytes) {
+    if (slot < 0 || slot >= SCRATCH_SLOTS) bc_die(BC_EXIT_FATAL, "bc_thread_scratch: no slot %d", slot);
+    pthread_once(&scratch_once, scratch_key_create);
+    scratch_set *s = pthread_getspecific(scratch_key);
+    if (!s) {
+        s = bc_calloc(1, sizeof *s);
+        if (pthread_setspecific(scratch_key, s) != 0) bc_die(BC_EXIT_FATAL, "pthread_setspecific failed");
+    }
+    if (s->size[slot] < bytes) {
+        free(s->p[slot]);
+        s->p[slot] = NULL;
+        if (posix_memalign(&s->p[slot], 64, bytes ? bytes : 1) != 0) bc_die(BC_EXIT_FATAL, "out of memory (%zu bytes)", bytes);
+        s->size[slot] = bytes;
+    }
+    return s->p[slot];
 }

@@ -122,6 +122,9 @@ static void im2col_band(float *col, const float *in, int Ci, int H, int W, int k
 
 enum { WINO_BLOCK = 128 };  // tiles per block: a multiple of the GEMM's 32-wide panels
 
+// bc_thread_scratch slots of this file.
+enum { SCRATCH_PADDED, SCRATCH_TILES, SCRATCH_COL };
+
 // U[ξ][co][ci] = (G g Gᵀ)[ξ] for each 3×3 kernel g = w[co][ci], with
 //   G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1].
 static void winograd_weights(float *U, const float *wf, int Co, int Ci) {
@@ -157,26 +160,32 @@ static void conv3x3_winograd(float *out, const float *in, const float *wf, const
     for (int x = 0; x < 16; x++) bc_sgemm_pack_a(Up + x * a_floats, U + (size_t)x * Co * Ci, Ci, Co, Ci);
     free(U);
     // The input with a zero border wide enough for every tile's 4×4 patch,
-    // even and odd columns apart (the layout bc_winograd_input reads).
+    // even and odd columns apart (the layout bc_winograd_input reads). The
+    // buffers below are the threads' scratch, reused from call to call.
     int Hp = 2 * th + 2, Wp = 2 * tw + 2, half = tw + 1;
-    float *padded = bc_calloc((size_t)Ci * Hp * Wp, sizeof *padded);  // [Ci, Hp, Wp]
+    float *padded = bc_thread_scratch(SCRATCH_PADDED, (size_t)Ci * Hp * Wp * sizeof(float));  // [Ci, Hp, Wp]
 #pragma omp parallel for num_threads(threads) if (threads > 1)
-    for (int ci = 0; ci < Ci; ci++)
+    for (int ci = 0; ci < Ci; ci++) {
+        float *plane = padded + (size_t)ci * Hp * Wp;
+        memset(plane, 0, (size_t)Wp * sizeof *plane);  // row 0: above the image
         for (int y = 0; y < H; y++) {
             const float *src = in + ((size_t)ci * H + y) * W;
-            float *row = padded + ((size_t)ci * Hp + y + 1) * Wp;
-            for (int x = 0; x < W; x++) {
-                int c = x + 1;  // padded column
-                row[(c & 1) * half + c / 2] = src[x];
+            float *even = plane + (size_t)(y + 1) * Wp, *odd = even + half;
+            // padded column c = x + 1: even c = 2j holds x = 2j − 1, odd c = 2j + 1 holds x = 2j
+            for (int j = 0; j < half; j++) {
+                even[j] = j >= 1 && 2 * j - 1 < W ? src[2 * j - 1] : 0.0f;
+                odd[j] = 2 * j < W ? src[2 * j] : 0.0f;
             }
         }
+        memset(plane + (size_t)(H + 1) * Wp, 0, (size_t)(Hp - H - 1) * Wp * sizeof *plane);  // below
+    }
     int blocks = (tiles + WINO_BLOCK - 1) / WINO_BLOCK;
 #pragma omp parallel num_threads(threads) if (threads > 1 && blocks > 1)
     {
         // This thread's transformed inputs V (16 packed [Ci, block]) and
         // products M [16][Co][WINO_BLOCK].
         size_t v_floats = bc_sgemm_packed_b_floats(Ci, WINO_BLOCK);
-        float *V = bc_malloc((16 * v_floats + (size_t)16 * Co * WINO_BLOCK) * sizeof *V);
+        float *V = bc_thread_scratch(SCRATCH_TILES, (16 * v_floats + (size_t)16 * Co * WINO_BLOCK) * sizeof *V);
         float *M = V + 16 * v_floats;
 #pragma omp for schedule(dynamic, 1)
         for (int blk = 0; blk < blocks; blk++) {
@@ -188,9 +197,7 @@ static void conv3x3_winograd(float *out, const float *in, const float *wf, const
                                 WINO_BLOCK, 0);
             bc_winograd_output(out, M, (size_t)Co * WINO_BLOCK, WINO_BLOCK, bias, Co, H, W, tw, t0, nt);
         }
-        free(V);
     }
-    free(padded);
     free(Up);
 }
 
@@ -222,14 +229,13 @@ void bc_conv2d(float *out, const float *in, const bc_weight *w, const float *bia
         size_t band = conv_scratch_bytes / ((size_t)K * sizeof(float));
         if (band < 1) band = 1;
         if (band > npos) band = npos;
-        float *col = bc_malloc((size_t)K * band * sizeof(float));  // [K, band]
+        float *col = bc_thread_scratch(SCRATCH_COL, (size_t)K * band * sizeof(float));  // [K, band]
         for (size_t p0 = 0; p0 < npos; p0 += band) {
             size_t np = npos - p0 < band ? npos - p0 : band;
             im2col_band(col, in, Ci, H, W, ks, pad, Wo, p0, np);
             // out[:, p0 .. p0+np) lies in rows npos floats apart.
             bc_sgemm_threads(bc_ops_threads(), Co, (int)np, K, wf, K, col, (int)np, out + p0, (int)npos, 1);
         }
-        free(col);
     }
     free(wf_owned);
 }

@@ -1,0 +1,43 @@
+// test_act.c: kernels/cpu/act.c's vectorised SiLU against its scalar twin
+// x / (1 + expf(−x)) over a dense sweep of [−100, 100], the exp clamping
+// edges and special values.
+#include <math.h>
+#include <stdlib.h>
+
+#include "../../kernels/cpu/act.h"
+#include "check.h"
+
+int main(void) {
+    // Tolerance: the polynomial exp is within ~2 ulp of expf and the division
+    // adds one rounding; 1e-6 relative (~17 ulp) leaves a margin while a
+    // wrong coefficient or a bad 2^n (errors of 1e-3 and more) fails. Plus
+    // 1e-30 absolute: below x = −87.3 the kernel's exp is clamped (so 2^n
+    // stays a normal float), which changes only outputs under 1e-36.
+    enum { N = 400001 };
+    float *x = malloc(N * sizeof *x), *want = malloc(N * sizeof *want);
+    for (int i = 0; i < N; i++) x[i] = -100.0f + 200.0f * (float)i / (float)(N - 1);
+    for (int i = 0; i < N; i++) want[i] = x[i] / (1.0f + expf(-x[i]));
+    bc_silu_kernel(x, N);
+    double max_rel = 0;
+    int bad = 0;
+    for (int i = 0; i < N; i++) {
+        double e = fabs((double)x[i] - want[i]), tol = 1e-6 * fabs(want[i]) + 1e-30;
+        if (!(e <= tol)) bad++;
+        if (fabs(want[i]) > 1e-30 && e / fabs(want[i]) > max_rel) max_rel = e / fabs(want[i]);
+    }
+    CHECK(bad == 0, "silu over [-100, 100] (%d values): max relative error %.2e where |silu| > 1e-30 (tolerance 1e-6), %d outside", N,
+          max_rel, bad);
+    float s[] = {0.0f, -0.0f, 87.3f, -87.3f, 88.3f, -88.3f, 1e-30f, -1e-30f, 1e30f, INFINITY};
+    float w[] = {0.0f, -0.0f, 87.3f, -87.3f / (1.0f + expf(87.3f)), 88.3f, 0.0f, 5e-31f, -5e-31f, 1e30f, INFINITY};
+    int n_s = (int)(sizeof s / sizeof s[0]);
+    bc_silu_kernel(s, (size_t)n_s);
+    int ok = 1;
+    for (int i = 0; i < n_s; i++) ok = ok && (s[i] == w[i] || fabs((double)s[i] - w[i]) <= 1e-6 * fabs(w[i]) + 1e-30);
+    CHECK(ok, "silu at 0, -0, the exp clamping edges (+-87.3, +-88.3), +-1e-30, 1e30 and +inf");
+    float nan = NAN;
+    bc_silu_kernel(&nan, 1);
+    CHECK(isnan(nan), "silu(NaN) is NaN");
+    free(x);
+    free(want);
+    return check_done();
+}
