@@ -77,6 +77,9 @@ static void write_number(bc_buf *out, double v, int single) {
     if (!strpbrk(s, ".eEn")) bc_buf_puts(out, ".0");
 }
 
+// Internal flag: writing the JSON text of a map key (see the MAP case).
+enum { IN_KEY = 1 << 30 };
+
 void bc_json_write(bc_buf *out, const msgpack_object *obj, int flags) {
     switch (obj->type) {
     case MSGPACK_OBJECT_NIL: bc_buf_puts(out, "null"); break;
@@ -120,9 +123,18 @@ void bc_json_write(bc_buf *out, const msgpack_object *obj, int flags) {
             if (i) bc_buf_putc(out, ',');
             if (k->type == MSGPACK_OBJECT_STR) {
                 write_string(out, k->via.str.ptr, k->via.str.size);
+            } else if ((flags & IN_KEY) && (k->type == MSGPACK_OBJECT_MAP || k->type == MSGPACK_OBJECT_ARRAY)) {
+                // A container key inside a key's text: each level of keys in
+                // keys would escape the text again, doubling it (a 2 KB stream
+                // could make 100 MB of JSON), so it is abbreviated.
+                bc_buf kb = {0};
+                bc_buf_printf(&kb, "<%s of %u>", k->type == MSGPACK_OBJECT_MAP ? "map" : "array",
+                              k->type == MSGPACK_OBJECT_MAP ? k->via.map.size : k->via.array.size);
+                write_string(out, kb.data, kb.len);
+                bc_buf_free(&kb);
             } else {  // JSON keys are strings: write the key's JSON text as one
                 bc_buf kb = {0};
-                bc_json_write(&kb, k, flags);
+                bc_json_write(&kb, k, flags | IN_KEY);
                 write_string(out, kb.data, kb.len);
                 bc_buf_free(&kb);
             }
