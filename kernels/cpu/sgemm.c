@@ -20,6 +20,7 @@
 // threading or on where a tile falls in the blocking.
 #include "sgemm.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +65,20 @@ static void pack_b(float *pb, const float *B, int ldb, int kc, int nc) {
             }
             pb += NR;
         }
+    }
+}
+
+// The same panels from B stored transposed: element (k, j) at B[j·ldb + k].
+static void pack_b_trans(float *pb, const float *B, int ldb, int kc, int nc) {
+    for (int j0 = 0; j0 < nc; j0 += NR) {
+        int n = nc - j0 < NR ? nc - j0 : NR;
+        for (int j = 0; j < n; j++) {
+            const float *src = B + (size_t)(j0 + j) * ldb;
+            for (int k = 0; k < kc; k++) pb[(size_t)k * NR + j] = src[k];
+        }
+        for (int j = n; j < NR; j++)
+            for (int k = 0; k < kc; k++) pb[(size_t)k * NR + j] = 0.0f;
+        pb += (size_t)kc * NR;
     }
 }
 
@@ -154,34 +169,68 @@ const char *bc_sgemm_kernel_name(void) { return pick_kernel() == kernel_generic 
 
 // ---- the blocked loops -------------------------------------------------------------
 
-// Packing buffers of the calling thread, grown once to their fixed size.
-static _Thread_local float *pack_a_buf, *pack_b_buf;
-
 static float *aligned_floats(size_t n) {
     void *p = NULL;
     if (posix_memalign(&p, 64, n * sizeof(float)) != 0) abort();
     return p;
 }
 
-void bc_sgemm(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
-              int accumulate) {
+// Packing buffers of the calling thread: allocated at its first product,
+// kept for the next ones, freed when the thread ends (a thread-specific key's
+// destructor: the worker threads of lib/batch.c come and go).
+typedef struct {
+    float *a, *b;  // [MC·KC], [KC·(NC + NR)]
+} pack_bufs;
+
+static pthread_key_t pack_key;
+static pthread_once_t pack_key_once = PTHREAD_ONCE_INIT;
+
+static void pack_bufs_free(void *p) {
+    pack_bufs *pb = p;
+    free(pb->a);
+    free(pb->b);
+    free(pb);
+}
+
+static void pack_key_create(void) {
+    if (pthread_key_create(&pack_key, pack_bufs_free) != 0) abort();
+}
+
+static pack_bufs *thread_pack_bufs(void) {
+    pthread_once(&pack_key_once, pack_key_create);
+    pack_bufs *pb = pthread_getspecific(pack_key);
+    if (!pb) {
+        pb = malloc(sizeof *pb);
+        if (!pb) abort();
+        pb->a = aligned_floats((size_t)MC * KC);
+        pb->b = aligned_floats((size_t)KC * (NC + NR));
+        if (pthread_setspecific(pack_key, pb) != 0) abort();
+    }
+    return pb;
+}
+
+// C (+)= A·B, or A·Bᵀ when b_trans (B then holds N rows of K, ldb apart):
+// only the packing of B differs.
+static void sgemm_blocked(int M, int N, int K, const float *A, int lda, const float *B, int ldb, int b_trans, float *C,
+                          int ldc, int accumulate) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) {
         if (!accumulate)
             for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof *C);
         return;
     }
-    // Freed at thread exit by nobody: two fixed-size buffers per thread that
-    // ever multiplies (the process's few OpenMP threads).
-    if (!pack_a_buf) pack_a_buf = aligned_floats((size_t)MC * KC);
-    if (!pack_b_buf) pack_b_buf = aligned_floats((size_t)KC * (NC + NR));
+    pack_bufs *bufs = thread_pack_bufs();
+    float *pack_a_buf = bufs->a, *pack_b_buf = bufs->b;
     kernel_fn *kernel = pick_kernel();
     for (int jc = 0; jc < N; jc += NC) {
         int nc = N - jc < NC ? N - jc : NC;
         for (int pc = 0; pc < K; pc += KC) {
             int kc = K - pc < KC ? K - pc : KC;
             int acc = accumulate || pc > 0;
-            pack_b(pack_b_buf, B + (size_t)pc * ldb + jc, ldb, kc, nc);
+            if (b_trans)
+                pack_b_trans(pack_b_buf, B + (size_t)jc * ldb + pc, ldb, kc, nc);
+            else
+                pack_b(pack_b_buf, B + (size_t)pc * ldb + jc, ldb, kc, nc);
             for (int ic = 0; ic < M; ic += MC) {
                 int mc = M - ic < MC ? M - ic : MC;
                 pack_a(pack_a_buf, A + (size_t)ic * lda + pc, lda, mc, kc);
@@ -196,6 +245,16 @@ void bc_sgemm(int M, int N, int K, const float *A, int lda, const float *B, int 
             }
         }
     }
+}
+
+void bc_sgemm(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
+              int accumulate) {
+    sgemm_blocked(M, N, K, A, lda, B, ldb, 0, C, ldc, accumulate);
+}
+
+void bc_sgemm_bt(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
+                 int accumulate) {
+    sgemm_blocked(M, N, K, A, lda, B, ldb, 1, C, ldc, accumulate);
 }
 
 size_t bc_sgemm_packed_a_floats(int M, int K) {

@@ -13,6 +13,13 @@
 void bc_sgemm(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
               int accumulate);
 
+// C[M, N] (+)= A[M, K] · Bᵀ with B given as N rows of K (ldb floats apart):
+// the products of a row with the rows of another matrix (attention's
+// queries · keys). Calling thread only; the same blocking and k order as
+// bc_sgemm, so C[i][j] is computed the same way whatever M and N are.
+void bc_sgemm_bt(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
+                 int accumulate);
+
 // The same on `threads` OpenMP threads (over column blocks of C). A column
 // of C is computed the same way whichever thread owns it.
 void bc_sgemm_threads(int threads, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,

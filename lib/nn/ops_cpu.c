@@ -1,10 +1,13 @@
 // ops_cpu.c: the CPU backend of ops.h (all but conv2d/upsample, in conv.c).
-// Matrix products go to OpenBLAS; a bf16/f16 weight is converted to float32
-// a block of rows at a time, so memory stays small and the weights stay in
-// their stored dtype.
+// Linear layers run the batch-invariant kernels of kernels/cpu/gemv.c, which
+// widen bf16/f16 weights in registers (the weights stay in their stored
+// dtype); attention runs kernels/cpu/sgemm.c.
 #include "ops.h"
 
+#include "../../kernels/cpu/act.h"
 #include "../../kernels/cpu/gemv.h"
+#include "../../kernels/cpu/sgemm.h"
+#include "../../kernels/cpu/vexp.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -54,59 +57,32 @@ float bc_weight_at(const bc_weight *w, size_t i) {
     }
 }
 
-// Rows [r0, r0 + nr) of w as float32 into dst [nr, cols].
-static void weight_rows_f32(float *dst, const bc_weight *w, int r0, int nr) {
-    size_t start = (size_t)r0 * (size_t)w->cols, count = (size_t)nr * (size_t)w->cols;
-    const uint16_t *src = (const uint16_t *)w->data + start;
-    if (w->dtype == BC_DT_BF16) {
-        for (size_t i = 0; i < count; i++) {
-            uint32_t bits = (uint32_t)src[i] << 16;
-            memcpy(&dst[i], &bits, 4);
-        }
-    } else if (w->dtype == BC_DT_F16) {
-        for (size_t i = 0; i < count; i++) dst[i] = bc_f16_to_f32(src[i]);
-    } else {
-        memcpy(dst, (const float *)w->data + start, count * sizeof *dst);
-    }
-}
-
 // ---- linear ----------------------------------------------------------------------
 
-// Rows of an f16 weight block converted at a time: about 256 KB of float32.
-static int block_rows(int cols) {
-    int r = (1 << 16) / (cols > 0 ? cols : 1);
-    return r < 8 ? 8 : r;
-}
-
 // Every output element is one dot product computed the same way whatever n
-// and the thread count are (kernels/cpu/gemv.c): a row's result never depends
-// on the rows next to it (DESIGN.md §2: a sample must not depend on batch
-// size). Threads split the weight rows. A GEMM kernel for long prefills and
-// the VQ decoder's big products is still to come; it must keep this property.
+// and the thread count are (kernels/cpu/gemv.c: the batch kernels give the
+// bits of bc_gemv_* one row at a time): a row's result never depends on the
+// rows next to it (DESIGN.md §2: a sample must not depend on batch size).
+// Threads split the weight rows into chunks, a few per thread; each chunk
+// meets every input row.
 void bc_linear(float *out, const float *x, const bc_weight *w, const float *bias, int n) {
     int rows = w->rows, cols = w->cols;
     if (n <= 0 || rows <= 0) return;
-    if (w->dtype == BC_DT_F16) {
-        int br = block_rows(cols);
-        if (br > rows) br = rows;
-        float *wf = bc_malloc((size_t)br * (size_t)cols * sizeof *wf);  // [br, cols]
-        for (int r0 = 0; r0 < rows; r0 += br) {
-            int nr = rows - r0 < br ? rows - r0 : br;
-            weight_rows_f32(wf, w, r0, nr);
-            bc_gemv_f32(out + r0, wf, x, nr, cols, n, rows, cols);
-        }
-        free(wf);
-    } else {
-        enum { CHUNK_ROWS = 32 };
-        int chunks = (rows + CHUNK_ROWS - 1) / CHUNK_ROWS;
-#pragma omp parallel for schedule(static) num_threads(bc_ops_threads()) if (chunks > 1 && (size_t)rows * cols * n > 65536)
-        for (int ch = 0; ch < chunks; ch++) {
-            int r0 = ch * CHUNK_ROWS, nr = rows - r0 < CHUNK_ROWS ? rows - r0 : CHUNK_ROWS;
-            if (w->dtype == BC_DT_BF16)
-                bc_gemv_bf16(out + r0, (const uint16_t *)w->data + (size_t)r0 * cols, x, nr, cols, n, rows, cols);
-            else
-                bc_gemv_f32(out + r0, (const float *)w->data + (size_t)r0 * cols, x, nr, cols, n, rows, cols);
-        }
+    int threads = bc_ops_threads();
+    int chunk_rows = (rows + 4 * threads - 1) / (4 * threads);
+    chunk_rows = (chunk_rows + 7) / 8 * 8;  // whole register blocks (any size gives the same bits)
+    if (chunk_rows < 32) chunk_rows = 32;
+    int chunks = (rows + chunk_rows - 1) / chunk_rows;
+#pragma omp parallel for schedule(static) num_threads(threads) if (chunks > 1 && (size_t)rows * cols * n > 65536)
+    for (int ch = 0; ch < chunks; ch++) {
+        int r0 = ch * chunk_rows, nr = rows - r0 < chunk_rows ? rows - r0 : chunk_rows;
+        size_t first = (size_t)r0 * cols;
+        if (w->dtype == BC_DT_BF16)
+            bc_gemv_batch_bf16(out + r0, (const uint16_t *)w->data + first, x, nr, cols, n, rows, cols);
+        else if (w->dtype == BC_DT_F16)
+            bc_gemv_batch_f16(out + r0, (const uint16_t *)w->data + first, x, nr, cols, n, rows, cols);
+        else
+            bc_gemv_batch_f32(out + r0, (const float *)w->data + first, x, nr, cols, n, rows, cols);
     }
     if (bias)
         for (int i = 0; i < n; i++)
@@ -153,6 +129,10 @@ void bc_layernorm(float *out, const float *x, const float *w, const float *b, in
 
 void bc_groupnorm(float *out, const float *x, const float *w, const float *b, int C, int hw, int groups, float eps) {
     int cg = C / groups;
+    // Groups are independent: threads split them, each group computed as
+    // on one thread (the VQ decoder's 384×384 maps are 150k values a channel).
+    int threads = bc_ops_threads();
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && (size_t)C * hw > 65536)
     for (int g = 0; g < groups; g++) {
         const float *xg = x + (size_t)g * cg * hw;
         float *og = out + (size_t)g * cg * hw;
@@ -175,8 +155,17 @@ void bc_groupnorm(float *out, const float *x, const float *w, const float *b, in
 
 // ---- element-wise ----------------------------------------------------------------
 
+// Element-wise maps of big tensors (the VQ decoder's) split over threads in
+// fixed chunks; each element's value does not depend on the split.
 void bc_silu(float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i]));
+    enum { CHUNK = 16384 };
+    long chunks = (long)((n + CHUNK - 1) / CHUNK);
+    int threads = bc_ops_threads();
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && chunks > 1)
+    for (long c = 0; c < chunks; c++) {
+        size_t i0 = (size_t)c * CHUNK, i1 = i0 + CHUNK < n ? i0 + CHUNK : n;
+        bc_silu_kernel(x + i0, i1 - i0);
+    }
 }
 
 void bc_gelu(float *x, size_t n) {
@@ -227,27 +216,130 @@ void bc_rope(float *x, int n_heads, int head_dim, int pos, float theta) {
 
 // ---- attention ---------------------------------------------------------------------
 
+#ifdef __clang__
+// The fuzz targets' clang -O1 + sanitizer build cannot vectorise the
+// omp simd loops below (they run scalar there) and would say so each time.
+#pragma clang diagnostic ignored "-Wpass-failed"
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define BC_ATT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define BC_ATT_CLONES
+#endif
+
+// One query's attention weights: row[0, visible) = softmax(scale · row)
+// and row[visible, n) = 0: bc_softmax's work fused with the scaling, in
+// loops the compiler vectorises (at head_dim 64 bc_softmax's scalar passes
+// cost more than the products). The sum runs in 16 lanes (lane p takes the
+// j ≡ p mod 16) added in a fixed order, and the max and e^x are exact
+// functions of their inputs, so every SIMD level gives the same bits.
+BC_ATT_CLONES
+static void attention_weights(float *row, int visible, int n, float scale) {
+    enum { LANES = 16 };
+    float max = -INFINITY, lane[LANES] = {0}, sum = 0.0f;
+#pragma omp simd reduction(max : max)
+    for (int j = 0; j < visible; j++) {
+        row[j] *= scale;
+        max = row[j] > max ? row[j] : max;
+    }
+    int main_n = visible - visible % LANES;
+    for (int j = 0; j < main_n; j += LANES)
+#pragma omp simd
+        for (int p = 0; p < LANES; p++) {
+            row[j + p] = bc_vexp(row[j + p] - max);
+            lane[p] += row[j + p];
+        }
+    for (int j = main_n; j < visible; j++) {
+        row[j] = bc_vexp(row[j] - max);
+        lane[j - main_n] += row[j];
+    }
+    for (int p = 0; p < LANES; p++) sum += lane[p];
+    float inv = 1.0f / sum;
+#pragma omp simd
+    for (int j = 0; j < visible; j++) row[j] *= inv;
+    for (int j = visible; j < n; j++) row[j] = 0.0f;
+}
+
+// Query rows a work unit takes: a [QB, nk] score buffer stays small while
+// every GEMM still has rows enough to run at speed.
+enum { ATT_QB = 64 };
+
+// One kv head's kᵀ [head_dim, nk] and v [nk, head_dim] (rows kv_stride
+// apart in k and v) in bc_sgemm_packed's B layout.
+static void pack_kv_head(float *kt_packed, float *v_packed, const float *kh, const float *vh, int nk, int head_dim,
+                         int kv_stride) {
+    for (int j = 0; j < nk; j++)
+        for (int t = 0; t < head_dim; t++) {
+            kt_packed[bc_sgemm_packed_b_index(head_dim, nk, t, j)] = kh[(size_t)j * kv_stride + t];
+            v_packed[bc_sgemm_packed_b_index(nk, head_dim, j, t)] = vh[(size_t)j * kv_stride + t];
+        }
+    // the padding columns of the last panels: zeros (they reach no stored output)
+    for (int j = nk; j % BC_SGEMM_NR; j++)
+        for (int t = 0; t < head_dim; t++) kt_packed[bc_sgemm_packed_b_index(head_dim, nk, t, j)] = 0.0f;
+    for (int t = head_dim; t % BC_SGEMM_NR; t++)
+        for (int j = 0; j < nk; j++) v_packed[bc_sgemm_packed_b_index(nk, head_dim, j, t)] = 0.0f;
+}
+
+// Work units (one head, up to ATT_QB query rows) are spread over the
+// threads, each with its own buffers. Per unit: scores = q·kᵀ, softmax of
+// the scaled scores over the keys each query sees (attention_weights), then
+// out = scores·v. Without a causal mask every unit of a head multiplies by
+// the same kᵀ and v, so they are packed once for all (bc_sgemm_packed);
+// causal units use bc_sgemm_bt and bc_sgemm on the keys their rows see.
+// Either way each element goes through sgemm's same k loop whatever the
+// number of rows, and a causal row's masked keys add exact zeros: a query's
+// output is the same bits whatever nq is and whichever unit or thread holds
+// it.
 void bc_attention(float *out, const float *q, const float *k, const float *v, int nq, int nk, int n_heads,
                   int n_kv_heads, int head_dim, int kv_stride, int causal, float scale) {
+    if (nq <= 0 || nk <= 0) return;
     int group = n_heads / n_kv_heads, q_stride = n_heads * head_dim;
-    float *scores = bc_malloc((size_t)nq * nk * sizeof *scores);  // [nq, nk] for one head
-    for (int h = 0; h < n_heads; h++) {
-        const float *qh = q + (size_t)h * head_dim;
-        const float *kh = k + (size_t)(h / group) * head_dim;
-        const float *vh = v + (size_t)(h / group) * head_dim;
-        // scores = scale · q_h · k_hᵀ
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, head_dim, scale, qh, q_stride, kh, kv_stride, 0.0f,
-                    scores, nk);
-        for (int i = 0; i < nq; i++) {
-            float *row = scores + (size_t)i * nk;
-            int visible = causal ? nk - nq + i + 1 : nk;
-            if (visible < 1) visible = 1;  // a query always sees at least the first key
-            bc_softmax(row, visible);
-            for (int j = visible; j < nk; j++) row[j] = 0.0f;
+    int qblocks = (nq + ATT_QB - 1) / ATT_QB, units = n_heads * qblocks;
+    int threads = bc_ops_threads() < units ? bc_ops_threads() : units;
+    size_t work = (size_t)nq * nk * head_dim * n_heads;
+    size_t kt_floats = bc_sgemm_packed_b_floats(head_dim, nk), v_floats = bc_sgemm_packed_b_floats(nk, head_dim);
+    float *packed = causal ? NULL : bc_malloc((size_t)n_kv_heads * (kt_floats + v_floats) * sizeof *packed);
+#pragma omp parallel num_threads(threads) if (threads > 1 && work > 65536)
+    {
+        if (!causal) {
+#pragma omp for schedule(static)
+            for (int g = 0; g < n_kv_heads; g++) {
+                float *kt = packed + (size_t)g * (kt_floats + v_floats);
+                pack_kv_head(kt, kt + kt_floats, k + (size_t)g * head_dim, v + (size_t)g * head_dim, nk, head_dim,
+                             kv_stride);
+            }
         }
-        // out_h = scores · v_h
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, head_dim, nk, 1.0f, scores, nk, vh, kv_stride, 0.0f,
-                    out + (size_t)h * head_dim, q_stride);
+        // this thread's: scores [ATT_QB, nk]; packed q [ATT_QB, head_dim] and scores (non-causal)
+        size_t q_floats = bc_sgemm_packed_a_floats(ATT_QB, head_dim), s_floats = bc_sgemm_packed_a_floats(ATT_QB, nk);
+        float *scores = bc_malloc(((size_t)ATT_QB * nk + (causal ? 0 : q_floats + s_floats)) * sizeof *scores);
+        float *q_packed = scores + (size_t)ATT_QB * nk, *s_packed = q_packed + q_floats;
+#pragma omp for schedule(static)
+        for (int u = 0; u < units; u++) {
+            int h = u / qblocks, i0 = u % qblocks * ATT_QB, m = nq - i0 < ATT_QB ? nq - i0 : ATT_QB;
+            const float *qh = q + (size_t)i0 * q_stride + (size_t)h * head_dim;
+            float *oh = out + (size_t)i0 * q_stride + (size_t)h * head_dim;
+            if (!causal) {
+                const float *kt = packed + (size_t)(h / group) * (kt_floats + v_floats), *vp = kt + kt_floats;
+                bc_sgemm_pack_a(q_packed, qh, q_stride, m, head_dim);
+                bc_sgemm_packed(m, nk, head_dim, q_packed, kt, scores, nk, 0);  // scores[i, j] = q_h[i] · k_h[j]
+                for (int i = 0; i < m; i++) attention_weights(scores + (size_t)i * nk, nk, nk, scale);
+                bc_sgemm_pack_a(s_packed, scores, nk, m, nk);
+                bc_sgemm_packed(m, head_dim, nk, s_packed, vp, oh, q_stride, 0);  // out_h = scores · v_h
+                continue;
+            }
+            const float *kh = k + (size_t)(h / group) * head_dim, *vh = v + (size_t)(h / group) * head_dim;
+            // keys any row of the unit sees: causal query i sees nk − nq + i + 1
+            int seen = nk - nq + i0 + m;
+            if (seen < 1) seen = 1;  // a query always sees at least the first key
+            bc_sgemm_bt(m, seen, head_dim, qh, q_stride, kh, kv_stride, scores, seen, 0);
+            for (int i = 0; i < m; i++) {
+                int visible = nk - nq + i0 + i + 1;
+                attention_weights(scores + (size_t)i * seen, visible < 1 ? 1 : visible, seen, scale);
+            }
+            bc_sgemm(m, head_dim, seen, scores, seen, vh, kv_stride, oh, q_stride, 0);
+        }
+        free(scores);
     }
-    free(scores);
+    free(packed);
 }

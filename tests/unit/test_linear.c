@@ -1,0 +1,168 @@
+// bc_linear and bc_attention on their fast kernels keep a row's result
+// independent of the rows around it (DESIGN.md §2): bc_linear gives the
+// bits of bc_gemv_* one input row at a time (kernels/cpu/gemv.c), on the
+// AVX-512 and the generic kernel, on 1 and 2 threads; bc_attention gives a
+// query the same bits whether it comes alone or with others. Plus
+// bc_sgemm_bt against the definition.
+#include "check.h"
+#include "nn/ops.h"
+
+#include "../../kernels/cpu/gemv.h"
+#include "../../kernels/cpu/sgemm.h"
+
+static float randf(bc_rng *r) { return (float)(bc_rng_uniform(r) * 2.0 - 1.0); }
+
+// The largest |a − b| / (atol + rtol·|b|): the check passes when it is <= 1.
+static float tol_ratio(const float *a, const float *b, size_t n, float atol, float rtol) {
+    float worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        float e = fabsf(a[i] - b[i]) / (atol + rtol * fabsf(b[i]));
+        if (!(e <= worst)) worst = e;  // NaN propagates as a failure
+    }
+    return worst;
+}
+
+// A random weight element in dtype dt: bf16 = a float's top half, f16 =
+// sign, biased exponent 0 .. 16 (subnormals up to 2^1), random mantissa.
+static void store_random(void *raw, bc_dtype dt, size_t i, bc_rng *rng) {
+    float v = randf(rng);
+    uint32_t bits;
+    memcpy(&bits, &v, 4);
+    if (dt == BC_DT_F32) ((float *)raw)[i] = v;
+    else if (dt == BC_DT_BF16) ((uint16_t *)raw)[i] = (uint16_t)(bits >> 16);
+    else ((uint16_t *)raw)[i] = (uint16_t)((bits >> 31) << 15 | (bits % 17) << 10 | (bits >> 8 & 1023));
+}
+
+// out [n, rows] = x · wᵀ one input row at a time through bc_gemv_* (f16:
+// bc_gemv_f32 on the weights widened to float32, which is exact).
+static void linear_by_rows(float *out, const float *x, const bc_weight *w, int n) {
+    float *wf = NULL;
+    if (w->dtype == BC_DT_F16) {
+        wf = bc_malloc((size_t)w->rows * w->cols * sizeof *wf);
+        for (size_t i = 0; i < (size_t)w->rows * w->cols; i++) wf[i] = bc_weight_at(w, i);
+    }
+    for (int i = 0; i < n; i++) {
+        const float *xi = x + (size_t)i * w->cols;
+        float *oi = out + (size_t)i * w->rows;
+        if (w->dtype == BC_DT_BF16) bc_gemv_bf16(oi, w->data, xi, w->rows, w->cols, 1, w->rows, w->cols);
+        else bc_gemv_f32(oi, wf ? wf : w->data, xi, w->rows, w->cols, 1, w->rows, w->cols);
+    }
+    free(wf);
+}
+
+static void test_linear_bits(void) {
+    bc_rng rng;
+    bc_rng_seed(&rng, 7);
+    bc_dtype dts[] = {BC_DT_F32, BC_DT_BF16, BC_DT_F16};
+    // n, rows, cols: blocks of 6 input × 4 weight rows with leftovers of
+    // each, cols with and without a tail of cols % 16, several row chunks
+    int shapes[][3] = {{1, 5, 16}, {4, 9, 33}, {6, 8, 64}, {7, 13, 47}, {13, 37, 100}, {25, 70, 129}, {37, 203, 77}};
+    for (int generic = 0; generic <= 1; generic++) {
+        bc_gemv_force_generic(generic);
+        for (int d = 0; d < 3; d++) {
+            int all_same = 1, tested = 0;
+            float worst = 0;
+            for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+                int n = shapes[s][0], rows = shapes[s][1], cols = shapes[s][2];
+                void *raw = bc_malloc((size_t)rows * cols * 4);
+                for (size_t i = 0; i < (size_t)rows * cols; i++) store_random(raw, dts[d], i, &rng);
+                bc_weight w = {dts[d], raw, rows, cols};
+                float *x = bc_malloc(sizeof(float) * n * cols), *out = bc_malloc(sizeof(float) * n * rows);
+                float *by_rows = bc_malloc(sizeof(float) * n * rows), *ref = bc_malloc(sizeof(float) * n * rows);
+                for (int i = 0; i < n * cols; i++) x[i] = randf(&rng);
+                linear_by_rows(by_rows, x, &w, n);
+                bc_linear_ref(ref, x, &w, NULL, n);
+                for (int threads = 1; threads <= 2; threads++) {
+                    bc_ops_set_threads(threads);
+                    // every leading count of rows 1..n, so each row meets every block position
+                    for (int m = 1; m <= n; m += (m < 8 ? 1 : 5)) {
+                        bc_linear(out, x, &w, NULL, m);
+                        all_same &= memcmp(out, by_rows, sizeof(float) * m * rows) == 0;
+                        tested++;
+                    }
+                }
+                bc_linear(out, x, &w, NULL, n);
+                all_same &= memcmp(out, by_rows, sizeof(float) * n * rows) == 0;
+                // float32 sums of `cols` products of magnitude <= 2 vs double: errors grow like sqrt(cols)
+                float atol = 1e-6f * sqrtf((float)cols), err = tol_ratio(out, ref, (size_t)n * rows, atol, 1e-5f);
+                if (err > worst) worst = err;
+                free(raw), free(x), free(out), free(by_rows), free(ref);
+            }
+            CHECK(all_same, "linear %s, %s kernel: bit-identical to bc_gemv one row at a time (%d runs, n 1..37, 1 and 2 threads)",
+                  bc_dtype_name(dts[d]), bc_gemv_kernel_name(), tested);
+            CHECK(worst <= 1, "linear %s, %s kernel: within 1e-6·sqrt(cols) + 1e-5·|ref| of bc_linear_ref (ratio %.2f)",
+                  bc_dtype_name(dts[d]), bc_gemv_kernel_name(), worst);
+        }
+    }
+    bc_gemv_force_generic(0);
+    bc_ops_set_threads(2);
+}
+
+static void test_sgemm_bt(void) {
+    bc_rng rng;
+    bc_rng_seed(&rng, 8);
+    int M = 29, N = 70, K = 300, lda = K + 3, ldb = K + 5;  // K past one KC block, N past two NR panels
+    float *A = bc_malloc(sizeof(float) * M * lda), *B = bc_malloc(sizeof(float) * N * ldb);
+    float *Bt = bc_malloc(sizeof(float) * K * N), *C = bc_malloc(sizeof(float) * M * N), *ref = bc_malloc(sizeof(float) * M * N);
+    for (int i = 0; i < M * lda; i++) A[i] = randf(&rng);
+    for (int i = 0; i < N * ldb; i++) B[i] = randf(&rng);
+    for (int k = 0; k < K; k++)
+        for (int j = 0; j < N; j++) Bt[(size_t)k * N + j] = B[(size_t)j * ldb + k];
+    for (int generic = 0; generic <= 1; generic++) {
+        bc_sgemm_force_generic(generic);
+        for (int accumulate = 0; accumulate <= 1; accumulate++) {
+            for (int i = 0; i < M * N; i++) C[i] = ref[i] = accumulate ? randf(&rng) : 0.0f;
+            bc_sgemm_bt(M, N, K, A, lda, B, ldb, C, N, accumulate);
+            bc_sgemm_ref(M, N, K, A, lda, Bt, N, ref, N, accumulate);
+            // float32 sums of 300 products of magnitude <= 1
+            float err = tol_ratio(C, ref, (size_t)M * N, 2e-5f, 1e-5f);
+            CHECK(err <= 1, "sgemm_bt %s, %s: within 2e-5 + 1e-5·|ref| of the definition (ratio %.2f)",
+                  bc_sgemm_kernel_name(), accumulate ? "accumulating" : "storing", err);
+        }
+    }
+    bc_sgemm_force_generic(0);
+    free(A), free(B), free(Bt), free(C), free(ref);
+}
+
+// Each query of a batch against the same query alone: causal, a query i of
+// nq over nk keys is the last query over nk − nq + i + 1 keys (a decoding
+// step); otherwise the same nk keys.
+static void test_attention_rows(void) {
+    bc_rng rng;
+    bc_rng_seed(&rng, 9);
+    // nq past one 64-row unit; nk past sgemm's KC (256) and NC (2048) blocks
+    struct { int nq, nk, nh, nkv, hd, extra, causal; } cases[] = {
+        {70, 70, 2, 1, 16, 3, 1}, {70, 300, 4, 2, 8, 0, 0}, {67, 2100, 1, 1, 8, 1, 1}, {5, 2100, 2, 2, 4, 0, 0},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int nq = cases[c].nq, nk = cases[c].nk, nh = cases[c].nh, nkv = cases[c].nkv, hd = cases[c].hd;
+        int kv_stride = nkv * hd + cases[c].extra, qd = nh * hd;
+        float *q = bc_malloc(sizeof(float) * nq * qd), *k = bc_malloc(sizeof(float) * nk * kv_stride);
+        float *v = bc_malloc(sizeof(float) * nk * kv_stride);
+        float *out = bc_malloc(sizeof(float) * nq * qd), *one = bc_malloc(sizeof(float) * qd);
+        for (int i = 0; i < nq * qd; i++) q[i] = 2 * randf(&rng);
+        for (int i = 0; i < nk * kv_stride; i++) k[i] = 2 * randf(&rng), v[i] = randf(&rng);
+        float scale = 1.0f / sqrtf((float)hd);
+        for (int generic = 0; generic <= 1; generic++) {
+            bc_sgemm_force_generic(generic);
+            bc_attention(out, q, k, v, nq, nk, nh, nkv, hd, kv_stride, cases[c].causal, scale);
+            int same = 1;
+            for (int i = 0; i < nq; i++) {
+                int keys = cases[c].causal ? nk - nq + i + 1 : nk;
+                bc_attention(one, q + (size_t)i * qd, k, v, 1, keys, nh, nkv, hd, kv_stride, cases[c].causal, scale);
+                same &= memcmp(one, out + (size_t)i * qd, sizeof(float) * qd) == 0;
+            }
+            CHECK(same, "attention %s nq %d nk %d heads %d/%d, %s kernel: each query alone is bit-identical to it in the batch",
+                  cases[c].causal ? "causal" : "full", nq, nk, nh, nkv, bc_sgemm_kernel_name());
+        }
+        bc_sgemm_force_generic(0);
+        free(q), free(k), free(v), free(out), free(one);
+    }
+}
+
+int main(void) {
+    test_linear_bits();
+    test_sgemm_bt();
+    test_attention_rows();
+    return check_done();
+}
