@@ -332,7 +332,7 @@ int bc_base64_decode(const char *s, size_t slen, uint8_t **out, size_t *out_len)
 
 // ---- per-thread scratch --------------------------------------------------------------
 
-enum { SCRATCH_SLOTS = 4 };
+enum { SCRATCH_SLOTS = 8 };
 
 typedef struct {
     void *p[SCRATCH_SLOTS];

@@ -51,7 +51,7 @@ void *bc_malloc(size_t n);
 void *bc_calloc(size_t n, size_t size);
 void *bc_realloc(void *p, size_t n);
 char *bc_strdup(const char *s);
-// Scratch memory of the calling thread: buffer `slot` (0 .. 3) of at least
+// Scratch memory of the calling thread: buffer `slot` (0 .. 7) of at least
 // `bytes`, 64-byte aligned, kept for the thread's next calls (so big per-call
 // buffers cost no page faults after the first) and freed when the thread
 // ends. Contents are undefined; a slot's buffer moves when it grows.

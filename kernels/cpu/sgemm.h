@@ -46,6 +46,16 @@ static inline size_t bc_sgemm_packed_b_index(int K, int N, int k, int n) {
     return (size_t)pc * np + (size_t)(n / BC_SGEMM_NR) * kc * BC_SGEMM_NR + (size_t)(k - pc) * BC_SGEMM_NR +
            n % BC_SGEMM_NR;
 }
+// Where A[m][k] lives in bc_sgemm_pack_a's layout: blocks of KC columns; in
+// a block, panels of MR rows, each kc columns × MR contiguous. Rows past M
+// of the last panel must be zeros (they are computed, and not stored, but a
+// NaN there would be harmless too; zeros keep tools like valgrind quiet).
+static inline size_t bc_sgemm_packed_a_index(int M, int K, int m, int k) {
+    int pc = k - k % BC_SGEMM_KC, kc = K - pc < BC_SGEMM_KC ? K - pc : BC_SGEMM_KC;
+    size_t mp = (size_t)(M + BC_SGEMM_MR - 1) / BC_SGEMM_MR * BC_SGEMM_MR;
+    return (size_t)pc * mp + (size_t)(m / BC_SGEMM_MR) * kc * BC_SGEMM_MR + (size_t)(k - pc) * BC_SGEMM_MR +
+           m % BC_SGEMM_MR;
+}
 // C[M, N] (+)= A·B from packed A and B; calling thread only.
 void bc_sgemm_packed(int M, int N, int K, const float *Ap, const float *Bp, float *C, int ldc, int accumulate);
 

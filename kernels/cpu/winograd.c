@@ -21,6 +21,33 @@
 #endif
 
 BC_CLONES
+void bc_winograd_pad(float *padded, const float *in, int H, int W, int Hp, int Wp) {
+    int half = Wp / 2;
+    for (int y = 0; y < Hp; y++) {
+        float *even = padded + (size_t)y * Wp, *odd = even + half;
+        if (y == 0 || y > H) {  // above or below the image
+            for (int j = 0; j < Wp; j++) even[j] = 0.0f;
+            continue;
+        }
+        // Padded column c = x + 1: even[j] (c = 2j) holds x = 2j − 1, odd[j]
+        // (c = 2j + 1) holds x = 2j. For 1 <= j < (W + 1)/2 both are inside
+        // the row: a branch-free loop; the edges are zero where outside.
+        const float *src = in + (size_t)(y - 1) * W;
+        int inner = (W + 1) / 2;
+        even[0] = 0.0f;
+        odd[0] = src[0];
+        for (int j = 1; j < inner; j++) {
+            even[j] = src[2 * j - 1];
+            odd[j] = src[2 * j];
+        }
+        for (int j = inner > 1 ? inner : 1; j < half; j++) {
+            even[j] = 2 * j - 1 < W ? src[2 * j - 1] : 0.0f;
+            odd[j] = 2 * j < W ? src[2 * j] : 0.0f;
+        }
+    }
+}
+
+BC_CLONES
 void bc_winograd_input(float *V, const float *padded, int Ci, int Hp, int Wp, int tw, int t0, int nt) {
     size_t mat = bc_sgemm_packed_b_floats(Ci, nt);  // floats between the 16 matrices
     int np = (nt + BC_SGEMM_NR - 1) / BC_SGEMM_NR * BC_SGEMM_NR;

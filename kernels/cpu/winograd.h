@@ -17,6 +17,10 @@
 // checks.
 void bc_winograd_input(float *V, const float *padded, int Ci, int Hp, int Wp, int tw, int t0, int nt);
 
+// One channel of the input [H, W] into bc_winograd_input's padded layout
+// [Hp, Wp] (zero border, even and odd columns apart; every element written).
+void bc_winograd_pad(float *padded, const float *in, int H, int W, int Hp, int Wp);
+
 // out[co, 2ty + i, 2tx + j] = (Aᵀ M A)[i][j] + bias[co] for the nt tiles
 // (only the pixels inside [Ho, Wo]). M[ξ] is [Co, ldm] (tile k of the block
 // in column k), the 16 of them mstride floats apart. bias may be NULL.

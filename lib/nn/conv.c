@@ -123,62 +123,105 @@ static void im2col_band(float *col, const float *in, int Ci, int H, int W, int k
 enum { WINO_BLOCK = 128 };  // tiles per block: a multiple of the GEMM's 32-wide panels
 
 // bc_thread_scratch slots of this file.
-enum { SCRATCH_PADDED, SCRATCH_TILES, SCRATCH_COL };
+enum { SCRATCH_PADDED, SCRATCH_TILES, SCRATCH_COL, SCRATCH_WEIGHTS };
 
-// U[ξ][co][ci] = (G g Gᵀ)[ξ] for each 3×3 kernel g = w[co][ci], with
-//   G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1].
-static void winograd_weights(float *U, const float *wf, int Co, int Ci) {
-    size_t plane = (size_t)Co * Ci;
-    for (int co = 0; co < Co; co++)
-        for (int ci = 0; ci < Ci; ci++) {
-            const float *g = wf + ((size_t)co * Ci + ci) * 9;  // [3][3]
-            float t[4][3];                                     // G g
-            for (int j = 0; j < 3; j++) {
-                t[0][j] = g[j];
-                t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
-                t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
-                t[3][j] = g[6 + j];
-            }
-            for (int i = 0; i < 4; i++) {  // (G g) Gᵀ
-                float u[4] = {t[i][0], 0.5f * (t[i][0] + t[i][1] + t[i][2]), 0.5f * (t[i][0] - t[i][1] + t[i][2]),
-                              t[i][2]};
-                for (int j = 0; j < 4; j++) U[(size_t)(i * 4 + j) * plane + (size_t)co * Ci + ci] = u[j];
-            }
+// Row r of w (cols values) as float32 into dst.
+static void weight_row_f32(float *dst, const bc_weight *w, int r) {
+    size_t base = (size_t)r * w->cols;
+    if (w->dtype == BC_DT_F32) {
+        memcpy(dst, (const float *)w->data + base, (size_t)w->cols * sizeof *dst);
+    } else if (w->dtype == BC_DT_BF16) {
+        // bf16 is the top half of an f32: widen by shifting the bits.
+        const uint16_t *b = (const uint16_t *)w->data + base;
+        for (int i = 0; i < w->cols; i++) {
+            uint32_t bits = (uint32_t)b[i] << 16;
+            memcpy(&dst[i], &bits, sizeof bits);
         }
+    } else {
+        for (int i = 0; i < w->cols; i++) dst[i] = bc_weight_at(w, base + (size_t)i);
+    }
 }
 
-// A 3×3, padding 1 convolution by F(2×2, 3×3): out [Co, H, W].
-static void conv3x3_winograd(float *out, const float *in, const float *wf, const float *bias, int Ci, int Co, int H,
-                             int W) {
+// The 16 GEMM A operands U[ξ] [Co, Ci], U[ξ][co][ci] = (G g Gᵀ)[ξ] for each
+// 3×3 kernel g = w[co][ci] with G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1], written
+// straight into the packed layout (bc_sgemm_packed_a_index), a_floats apart.
+// Threads split the output channels: this runs once per call, over every
+// weight of the layer (up to 2.4 M kernels).
+static void winograd_weights(float *Up, size_t a_floats, const bc_weight *w, int Co, int Ci, int threads) {
+    int mp = (Co + BC_SGEMM_MR - 1) / BC_SGEMM_MR * BC_SGEMM_MR;
+#pragma omp parallel num_threads(threads) if (threads > 1 && Co > 1)
+    {
+        float *row = bc_malloc((size_t)Ci * 9 * sizeof *row);  // w[co] as float32 [Ci][3][3]
+#pragma omp for schedule(static)
+        for (int co = 0; co < mp; co++) {
+            if (co >= Co) {  // padding rows of the last panel: zeros
+                for (int ci = 0; ci < Ci; ci++)
+                    for (int x = 0; x < 16; x++) Up[x * a_floats + bc_sgemm_packed_a_index(Co, Ci, co, ci)] = 0.0f;
+                continue;
+            }
+            weight_row_f32(row, w, co);
+            for (int ci = 0; ci < Ci; ci++) {
+                const float *g = row + (size_t)ci * 9;  // [3][3]
+                float t[4][3];                          // G g
+                for (int j = 0; j < 3; j++) {
+                    t[0][j] = g[j];
+                    t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+                    t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+                    t[3][j] = g[6 + j];
+                }
+                size_t at = bc_sgemm_packed_a_index(Co, Ci, co, ci);
+                for (int i = 0; i < 4; i++) {  // (G g) Gᵀ
+                    float u[4] = {t[i][0], 0.5f * (t[i][0] + t[i][1] + t[i][2]),
+                                  0.5f * (t[i][0] - t[i][1] + t[i][2]), t[i][2]};
+                    for (int j = 0; j < 4; j++) Up[(size_t)(i * 4 + j) * a_floats + at] = u[j];
+                }
+            }
+        }
+        free(row);
+    }
+}
+
+struct bc_conv_plan {
+    float *Up;         // the 16 packed U[ξ], a_floats apart
+    size_t a_floats;
+};
+
+bc_conv_plan *bc_conv_plan_new(const bc_weight *w, int ks, int pad) {
+    if (!(ks == 3 && pad == 1)) return NULL;
+    int Co = w->rows, Ci = w->cols / 9;
+    bc_conv_plan *p = bc_malloc(sizeof *p);
+    p->a_floats = bc_sgemm_packed_a_floats(Co, Ci);
+    p->Up = bc_malloc(16 * p->a_floats * sizeof *p->Up);
+    winograd_weights(p->Up, p->a_floats, w, Co, Ci, bc_ops_threads());
+    return p;
+}
+
+void bc_conv_plan_free(bc_conv_plan *p) {
+    if (!p) return;
+    free(p->Up);
+    free(p);
+}
+
+// A 3×3, padding 1 convolution by F(2×2, 3×3): out [Co, H, W]. Up: the
+// packed transformed weights (from a plan), or NULL to make them here.
+static void conv3x3_winograd(float *out, const float *in, const bc_weight *w, const float *Up, const float *bias,
+                             int Ci, int Co, int H, int W) {
     int th = (H + 1) / 2, tw = (W + 1) / 2, tiles = th * tw;
     int threads = bc_ops_threads();
-    // The weights, transformed and packed once for the 16 GEMMs.
     size_t a_floats = bc_sgemm_packed_a_floats(Co, Ci);
-    float *U = bc_malloc((size_t)16 * Co * Ci * sizeof *U);  // [16][Co][Ci]
-    float *Up = bc_malloc(16 * a_floats * sizeof *Up);
-    winograd_weights(U, wf, Co, Ci);
-    for (int x = 0; x < 16; x++) bc_sgemm_pack_a(Up + x * a_floats, U + (size_t)x * Co * Ci, Ci, Co, Ci);
-    free(U);
+    if (!Up) {  // the weights, transformed and packed once for the 16 GEMMs
+        float *scratch = bc_thread_scratch(SCRATCH_WEIGHTS, 16 * a_floats * sizeof *scratch);
+        winograd_weights(scratch, a_floats, w, Co, Ci, threads);
+        Up = scratch;
+    }
     // The input with a zero border wide enough for every tile's 4×4 patch,
     // even and odd columns apart (the layout bc_winograd_input reads). The
     // buffers below are the threads' scratch, reused from call to call.
-    int Hp = 2 * th + 2, Wp = 2 * tw + 2, half = tw + 1;
+    int Hp = 2 * th + 2, Wp = 2 * tw + 2;
     float *padded = bc_thread_scratch(SCRATCH_PADDED, (size_t)Ci * Hp * Wp * sizeof(float));  // [Ci, Hp, Wp]
 #pragma omp parallel for num_threads(threads) if (threads > 1)
-    for (int ci = 0; ci < Ci; ci++) {
-        float *plane = padded + (size_t)ci * Hp * Wp;
-        memset(plane, 0, (size_t)Wp * sizeof *plane);  // row 0: above the image
-        for (int y = 0; y < H; y++) {
-            const float *src = in + ((size_t)ci * H + y) * W;
-            float *even = plane + (size_t)(y + 1) * Wp, *odd = even + half;
-            // padded column c = x + 1: even c = 2j holds x = 2j − 1, odd c = 2j + 1 holds x = 2j
-            for (int j = 0; j < half; j++) {
-                even[j] = j >= 1 && 2 * j - 1 < W ? src[2 * j - 1] : 0.0f;
-                odd[j] = 2 * j < W ? src[2 * j] : 0.0f;
-            }
-        }
-        memset(plane + (size_t)(H + 1) * Wp, 0, (size_t)(Hp - H - 1) * Wp * sizeof *plane);  // below
-    }
+    for (int ci = 0; ci < Ci; ci++)
+        bc_winograd_pad(padded + (size_t)ci * Hp * Wp, in + (size_t)ci * H * W, H, W, Hp, Wp);
     int blocks = (tiles + WINO_BLOCK - 1) / WINO_BLOCK;
 #pragma omp parallel num_threads(threads) if (threads > 1 && blocks > 1)
     {
@@ -198,22 +241,24 @@ static void conv3x3_winograd(float *out, const float *in, const float *wf, const
             bc_winograd_output(out, M, (size_t)Co * WINO_BLOCK, WINO_BLOCK, bias, Co, H, W, tw, t0, nt);
         }
     }
-    free(Up);
 }
 
 void bc_conv2d(float *out, const float *in, const bc_weight *w, const float *bias, int Ci, int H, int W, int ks,
                int pad) {
+    bc_conv2d_planned(out, in, w, NULL, bias, Ci, H, W, ks, pad);
+}
+
+void bc_conv2d_planned(float *out, const float *in, const bc_weight *w, const bc_conv_plan *plan, const float *bias,
+                       int Ci, int H, int W, int ks, int pad) {
     int Co = w->rows, K = w->cols;  // K == Ci·ks·ks
     int Ho = H + 2 * pad - ks + 1, Wo = W + 2 * pad - ks + 1;
     size_t npos = (size_t)Ho * Wo;
-    float *wf_owned;
-    const float *wf = weight_as_f32(w, &wf_owned);  // [Co, K]
-
     if (ks == 3 && pad == 1 && wino_enabled) {
-        conv3x3_winograd(out, in, wf, bias, Ci, Co, H, W);
-        free(wf_owned);
+        conv3x3_winograd(out, in, w, plan ? plan->Up : NULL, bias, Ci, Co, H, W);
         return;
     }
+    float *wf_owned;
+    const float *wf = weight_as_f32(w, &wf_owned);  // [Co, K]
 
     // Start every output channel at its bias; the GEMMs accumulate (beta 1).
     for (int co = 0; co < Co; co++) {

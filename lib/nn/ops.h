@@ -48,6 +48,9 @@ void bc_layernorm(float *out, const float *x, const float *w, const float *b, in
 // GroupNorm over one image x[C, hw]: groups of C/groups channels share mean
 // and (biased) variance over (C/groups)·hw values; then per-channel w, b.
 void bc_groupnorm(float *out, const float *x, const float *w, const float *b, int C, int hw, int groups, float eps);
+// bc_groupnorm then bc_silu, in one pass over the data.
+void bc_groupnorm_silu(float *out, const float *x, const float *w, const float *b, int C, int hw, int groups,
+                       float eps);
 
 // Element-wise, in place.
 void bc_silu(float *x, size_t n);        // x·sigmoid(x) (also "swish")
@@ -78,6 +81,18 @@ void bc_attention(float *out, const float *q, const float *k, const float *v, in
 // with H' = H + 2·pad − ks + 1.
 void bc_conv2d(float *out, const float *in, const bc_weight *w, const float *bias, int Ci, int H, int W, int ks,
                int pad);
+// A convolution kernel prepared once for a model's many calls (the CPU
+// backend: a 3×3 padding-1 kernel's Winograd transform, packed for the GEMM,
+// 16/9 of the weight in float32; other shapes need nothing). bc_conv2d would
+// otherwise redo that work on every call.
+typedef struct bc_conv_plan bc_conv_plan;
+// NULL when the shape needs no plan (bc_conv2d_planned then works as
+// bc_conv2d).
+bc_conv_plan *bc_conv_plan_new(const bc_weight *w, int ks, int pad);
+void bc_conv_plan_free(bc_conv_plan *p);
+// bc_conv2d with the plan made for w, ks and pad (or NULL).
+void bc_conv2d_planned(float *out, const float *in, const bc_weight *w, const bc_conv_plan *plan, const float *bias,
+                       int Ci, int H, int W, int ks, int pad);
 // Caps conv2d's im2col scratch (default 32 MB); returns the previous cap.
 // Tests lower it to force many bands.
 size_t bc_conv2d_set_scratch_limit(size_t bytes);

@@ -6,6 +6,7 @@
 
 #include "../../kernels/cpu/act.h"
 #include "../../kernels/cpu/gemv.h"
+#include "../../kernels/cpu/norm.h"
 #include "../../kernels/cpu/sgemm.h"
 #include "../../kernels/cpu/vexp.h"
 
@@ -127,30 +128,25 @@ void bc_layernorm(float *out, const float *x, const float *w, const float *b, in
     }
 }
 
-void bc_groupnorm(float *out, const float *x, const float *w, const float *b, int C, int hw, int groups, float eps) {
+static void groupnorm(float *out, const float *x, const float *w, const float *b, int C, int hw, int groups, float eps,
+                      int silu) {
     int cg = C / groups;
     // Groups are independent: threads split them, each group computed as
     // on one thread (the VQ decoder's 384×384 maps are 150k values a channel).
     int threads = bc_ops_threads();
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && (size_t)C * hw > 65536)
-    for (int g = 0; g < groups; g++) {
-        const float *xg = x + (size_t)g * cg * hw;
-        float *og = out + (size_t)g * cg * hw;
-        size_t count = (size_t)cg * hw;
-        double mean = 0, var = 0;
-        for (size_t i = 0; i < count; i++) mean += xg[i];
-        mean /= (double)count;
-        for (size_t i = 0; i < count; i++) var += ((double)xg[i] - mean) * ((double)xg[i] - mean);
-        var /= (double)count;
-        float inv = 1.0f / sqrtf((float)var + eps), m = (float)mean;
-        for (int c = 0; c < cg; c++) {
-            int ch = g * cg + c;
-            float scale = inv * w[ch], shift = b[ch];
-            const float *xc = xg + (size_t)c * hw;
-            float *oc = og + (size_t)c * hw;
-            for (int i = 0; i < hw; i++) oc[i] = (xc[i] - m) * scale + shift;
-        }
-    }
+    for (int g = 0; g < groups; g++)
+        bc_groupnorm_group(out + (size_t)g * cg * hw, x + (size_t)g * cg * hw, cg, (size_t)hw, w + g * cg, b + g * cg,
+                           eps, silu);
+}
+
+void bc_groupnorm(float *out, const float *x, const float *w, const float *b, int C, int hw, int groups, float eps) {
+    groupnorm(out, x, w, b, C, hw, groups, eps, 0);
+}
+
+void bc_groupnorm_silu(float *out, const float *x, const float *w, const float *b, int C, int hw, int groups,
+                       float eps) {
+    groupnorm(out, x, w, b, C, hw, groups, eps, 1);
 }
 
 // ---- element-wise ----------------------------------------------------------------

@@ -15,8 +15,10 @@
 // ---- the model -------------------------------------------------------------------
 
 typedef struct {
-    bc_weight w;  // [Co, Ci·ks·ks] in the stored dtype
-    float *b;     // [Co]
+    bc_weight w;          // [Co, Ci·ks·ks] in the stored dtype
+    float *b;             // [Co]
+    bc_conv_plan *plan;   // prepared at load (NULL for 1×1)
+    int ks;
 } conv_t;
 
 typedef struct {
@@ -66,6 +68,8 @@ struct bc_vqdec {
     conv_t conv_out;       // 3×3 -> 3
     float **owned;         // the float32 copies of biases and norm weights
     size_t nowned;
+    bc_conv_plan **plans;  // every conv's plan, to free
+    size_t nplans;
 };
 
 // ---- config --------------------------------------------------------------------
@@ -188,7 +192,14 @@ static int load_conv(bc_vqdec *m, conv_t *c, const char *prefix, int co, int ci,
     const bc_tensor *t = bc_weights_need(m->weights, name, 4, shape, err);
     if (!t || bc_weight_from(&c->w, t, err) < 0) return -1;
     c->b = load_vector(m, prefix, "bias", co, err);
-    return c->b ? 0 : -1;
+    if (!c->b) return -1;
+    c->ks = ks;
+    c->plan = bc_conv_plan_new(&c->w, ks, ks / 2);  // every conv here pads ks/2
+    if (c->plan) {
+        m->plans = bc_realloc(m->plans, (m->nplans + 1) * sizeof *m->plans);
+        m->plans[m->nplans++] = c->plan;
+    }
+    return 0;
 }
 
 static int load_norm(bc_vqdec *m, norm_t *n, const char *prefix, int c, bc_err *err) {
@@ -306,6 +317,8 @@ void bc_vqdec_free(bc_vqdec *m) {
     }
     for (size_t i = 0; i < m->nowned; i++) free(m->owned[i]);
     free(m->owned);
+    for (size_t i = 0; i < m->nplans; i++) bc_conv_plan_free(m->plans[i]);
+    free(m->plans);
     free(m->codebook);
     if (m->owns_weights) bc_weights_close(m->weights);
     free(m);
@@ -364,17 +377,20 @@ static void state_reserve(const bc_vqdec *m, bc_vqdec_state *s, int h, int w) {
 
 // ---- forward -------------------------------------------------------------------
 
+// out [co, H', W'] = conv c of in [ci, H, W] (padding ks/2, its prepared plan).
+static void conv(float *out, const float *in, const conv_t *c, int ci, int H, int W) {
+    bc_conv2d_planned(out, in, &c->w, c->plan, c->b, ci, H, W, c->ks, c->ks / 2);
+}
+
 // x [ci, H, W] -> x [co, H, W] in place; a, b: scratch of max(ci, co)·H·W.
 static void res_block_forward(const res_block *r, float *x, float *a, float *b, int H, int W) {
     size_t hw = (size_t)H * W;
-    bc_groupnorm(a, x, r->norm1.w, r->norm1.b, r->ci, (int)hw, GN_GROUPS, GN_EPS);  // a [ci, hw]
-    bc_silu(a, (size_t)r->ci * hw);
-    bc_conv2d(b, a, &r->conv1.w, r->conv1.b, r->ci, H, W, 3, 1);                    // b [co, hw]
-    bc_groupnorm(b, b, r->norm2.w, r->norm2.b, r->co, (int)hw, GN_GROUPS, GN_EPS);
-    bc_silu(b, (size_t)r->co * hw);
-    bc_conv2d(a, b, &r->conv2.w, r->conv2.b, r->co, H, W, 3, 1);                    // a [co, hw]
+    bc_groupnorm_silu(a, x, r->norm1.w, r->norm1.b, r->ci, (int)hw, GN_GROUPS, GN_EPS);  // a [ci, hw]
+    conv(b, a, &r->conv1, r->ci, H, W);                                                // b [co, hw]
+    bc_groupnorm_silu(b, b, r->norm2.w, r->norm2.b, r->co, (int)hw, GN_GROUPS, GN_EPS);
+    conv(a, b, &r->conv2, r->co, H, W);                                                // a [co, hw]
     if (r->has_nin) {
-        bc_conv2d(b, x, &r->nin.w, r->nin.b, r->ci, H, W, 1, 0);                    // b [co, hw]
+        conv(b, x, &r->nin, r->ci, H, W);                    // b [co, hw]
         memcpy(x, b, (size_t)r->co * hw * sizeof(float));
     }
     bc_add(x, a, (size_t)r->co * hw);
@@ -395,23 +411,23 @@ static void attn_block_forward(const attn_block *ab, float *x, float *a, float *
     size_t nc = (size_t)n * c;
     float *cf = att, *q = att + nc, *k = att + 2 * nc, *v = att + 3 * nc, *o = att + 4 * nc;  // cf [c, n], rest [n, c]
     bc_groupnorm(a, x, ab->norm.w, ab->norm.b, c, n, GN_GROUPS, GN_EPS);  // a [c, n]
-    bc_conv2d(cf, a, &ab->q.w, ab->q.b, c, H, W, 1, 0);
+    conv(cf, a, &ab->q, c, H, W);
     transpose(q, cf, c, n);
-    bc_conv2d(cf, a, &ab->k.w, ab->k.b, c, H, W, 1, 0);
+    conv(cf, a, &ab->k, c, H, W);
     transpose(k, cf, c, n);
-    bc_conv2d(cf, a, &ab->v.w, ab->v.b, c, H, W, 1, 0);
+    conv(cf, a, &ab->v, c, H, W);
     transpose(v, cf, c, n);
     // one head over all c channels, every position sees every position
     bc_attention(o, q, k, v, n, n, 1, 1, c, c, 0, (float)(1.0 / sqrt((double)c)));
     transpose(cf, o, n, c);                                          // cf [c, n]
-    bc_conv2d(a, cf, &ab->proj_out.w, ab->proj_out.b, c, H, W, 1, 0);  // a [c, n]
+    conv(a, cf, &ab->proj_out, c, H, W);  // a [c, n]
     bc_add(x, a, nc);
 }
 
 // x [c, H, W] -> x [c, 2H, 2W]: nearest ×2, then a 3×3 conv; a is scratch.
-static void upsample_forward(const conv_t *conv, float *x, float *a, int c, int H, int W) {
+static void upsample_forward(const conv_t *up, float *x, float *a, int c, int H, int W) {
     bc_upsample2x(a, x, c, H, W);                                // a [c, 2H, 2W]
-    bc_conv2d(x, a, &conv->w, conv->b, c, 2 * H, 2 * W, 3, 1);   // x [c, 2H, 2W]
+    conv(x, a, up, c, 2 * H, 2 * W);   // x [c, 2H, 2W]
 }
 
 int bc_vqdec_decode(const bc_vqdec *m, bc_vqdec_state *s, const int32_t *tokens, size_t n, int h, int w, float *out,
@@ -431,8 +447,8 @@ int bc_vqdec_decode(const bc_vqdec *m, bc_vqdec_state *s, const int32_t *tokens,
     // z [D, h, w]: each position's normalised codebook row, channel-first.
     for (size_t i = 0; i < n; i++)
         for (int d = 0; d < D; d++) a[(size_t)d * n + i] = m->codebook[(size_t)tokens[i] * D + d];
-    bc_conv2d(b, a, &m->post_quant.w, m->post_quant.b, D, H, W, 1, 0);               // b [latent, h, w]
-    bc_conv2d(x, b, &m->conv_in.w, m->conv_in.b, c->latent_channels, H, W, 3, 1);    // x [c0, h, w]
+    conv(b, a, &m->post_quant, D, H, W);               // b [latent, h, w]
+    conv(x, b, &m->conv_in, c->latent_channels, H, W);    // x [c0, h, w]
 
     res_block_forward(&m->mid1, x, a, b, H, W);
     attn_block_forward(&m->mid_attn, x, a, s->att, H, W);
@@ -453,9 +469,8 @@ int bc_vqdec_decode(const bc_vqdec *m, bc_vqdec_state *s, const int32_t *tokens,
 
     int C = m->levels[c->n_levels - 1].c;
     size_t hw = (size_t)H * W;
-    bc_groupnorm(a, x, m->norm_out.w, m->norm_out.b, C, (int)hw, GN_GROUPS, GN_EPS);  // a [C, H, W]
-    bc_silu(a, (size_t)C * hw);
-    bc_conv2d(out, a, &m->conv_out.w, m->conv_out.b, C, H, W, 3, 1);                 // out [3, H, W]
+    bc_groupnorm_silu(a, x, m->norm_out.w, m->norm_out.b, C, (int)hw, GN_GROUPS, GN_EPS);  // a [C, H, W]
+    conv(out, a, &m->conv_out, C, H, W);                 // out [3, H, W]
     return 0;
 }
 

@@ -5,7 +5,7 @@
 . tests/bench/timing.sh
 python3 -c 'import transformers, torch' 2>/dev/null || { echo "| vq-decode | skipped: needs python3 with torch + transformers | | | |"; exit 0; }
 tmp=$(mktemp -d); trap 'rm -rf $tmp' EXIT
-N=${BENCH_IMAGES:-2}
+N=${BENCH_IMAGES:-4}
 cat > $tmp/make.py <<'PY'
 import json, os, sys, time, resource
 import torch
@@ -45,10 +45,16 @@ else:  # the reference: transformers in float32 on the same bf16 weights
 PY
 python3 $tmp/make.py $tmp/m $N make 2>/dev/null || { echo "| vq-decode | fixture failed | | | |"; exit 0; }
 bicot-json $tmp/m/tokens.jsonl > $tmp/tokens.msgpack
-/usr/bin/time -f "%e %M" -o $tmp/ours.txt vq-decode --model $tmp/m --batch 1 < $tmp/tokens.msgpack > /dev/null 2>&1
-read ours_s ours_kb < $tmp/ours.txt
 ref=$(python3 $tmp/make.py $tmp/m $N ref 2>/dev/null)
 ref_s=${ref% *}; ref_mb=${ref#* }
-per=$(echo "$ours_s / $N" | bc -l)
-printf '| vq-decode, 384x384 (%d images, incl. model load) | %.2f s/image, peak RSS %.0f MB | %.2f s/image, peak RSS %s MB | transformers float32 | %.2fx |\n' \
-    $N "$per" "$(echo "$ours_kb / 1024" | bc -l)" "$ref_s" "$ref_mb" "$(echo "$ref_s / $per" | bc -l)"
+# ours twice: one image at a time on all threads (as the reference runs), and
+# with the default --batch (images decode in parallel, one per thread)
+for mode in one default; do
+    opt=; [ $mode = one ] && opt="--batch 1"
+    /usr/bin/time -f "%e %M" -o $tmp/ours.txt vq-decode --model $tmp/m $opt < $tmp/tokens.msgpack > /dev/null 2>&1
+    read ours_s ours_kb < $tmp/ours.txt
+    per=$(echo "$ours_s / $N" | bc -l)
+    what="one image at a time"; [ $mode = default ] && what="default --batch: images in parallel"
+    printf '| vq-decode, 384x384, %s (%d images, incl. model load) | %.2f s/image, peak RSS %.0f MB | %.2f s/image, peak RSS %s MB | transformers float32 | %.2fx |\n' \
+        "$what" $N "$per" "$(echo "$ours_kb / 1024" | bc -l)" "$ref_s" "$ref_mb" "$(echo "$ref_s / $per" | bc -l)"
+done

@@ -49,6 +49,13 @@ static void conv_case1(const char *what, int Ci, int Co, int H, int W, int ks, i
     size_t old = bc_conv2d_set_scratch_limit(scratch);
     for (size_t i = 0; i < nout; i++) got[i] = NAN;
     bc_conv2d(got, in, &w, with_bias ? bias : NULL, Ci, H, W, ks, pad);
+    // with a plan (prepared weights): the same bits
+    float *planned = bc_malloc(nout * sizeof(float));
+    bc_conv_plan *plan = bc_conv_plan_new(&w, ks, pad);
+    bc_conv2d_planned(planned, in, &w, plan, with_bias ? bias : NULL, Ci, H, W, ks, pad);
+    bc_conv_plan_free(plan);
+    int same = memcmp(planned, got, nout * sizeof(float)) == 0;
+    free(planned);
     bc_conv2d_set_scratch_limit(old);
     bc_conv2d_ref(want, in, &w, with_bias ? bias : NULL, Ci, H, W, ks, pad);
 
@@ -65,6 +72,7 @@ static void conv_case1(const char *what, int Ci, int Co, int H, int W, int ks, i
     CHECK(bad == 0, "conv %s [%s, %s]: Ci %d Co %d %dx%d ks %d pad %d %s%s, ~%zu band(s): max |err| %.2e (atol %.1e)",
           what, algo, bc_sgemm_kernel_name(), Ci, Co, H, W, ks, pad, bf16 ? "bf16" : "f32", with_bias ? " +bias" : "",
           bands, max_err, atol);
+    CHECK(same, "conv %s [%s]: with a plan, the same bits", what, algo);
     free(in);
     free(wf);
     free(wb);

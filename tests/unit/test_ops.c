@@ -83,6 +83,26 @@ static void test_norms(void) {
     double var0 = 17.5 / 6;  // values 1..6, mean 3.5
     CHECK(fabsf(go[5] - (float)((6 - 3.5) / sqrt(var0 + 1e-6))) < 1e-5f, "groupnorm group 0");
     CHECK(fabsf(go[6] - (float)(2 * (-1 / sqrt(1 + 1e-6)) + 1)) < 1e-5f, "groupnorm group 1 with affine");
+    // the fused GroupNorm + SiLU equals the two ops (silu(y) = y/(1 + e^-y)
+    // in double on the float groupnorm output; 1e-6 relative: the kernel's
+    // exp is within a few ulp), on a map big enough to take every path:
+    // 32 groups of 4 channels of 300 values, threads over groups.
+    enum { C = 128, HW = 300 };
+    float *gx = malloc(sizeof(float) * C * HW), *gy = malloc(sizeof(float) * C * HW), *gz = malloc(sizeof(float) * C * HW);
+    float cw[C], cb[C];
+    for (int i = 0; i < C * HW; i++) gx[i] = (float)sin(0.37 * i) * 3.0f + (float)(i % 7);
+    for (int c = 0; c < C; c++) cw[c] = 0.5f + 0.01f * c, cb[c] = 0.1f * (c % 5) - 0.2f;
+    bc_groupnorm(gy, gx, cw, cb, C, HW, 32, 1e-6f);
+    bc_groupnorm_silu(gz, gx, cw, cb, C, HW, 32, 1e-6f);
+    double worst = 0;
+    for (int i = 0; i < C * HW; i++) {
+        double want = gy[i] / (1 + exp(-(double)gy[i])), e = fabs(gz[i] - want) / (fabs(want) + 1e-30);
+        if (e > worst) worst = e;
+    }
+    CHECK(worst < 1e-6, "groupnorm_silu = silu(groupnorm): max relative error %.2e", worst);
+    free(gx);
+    free(gy);
+    free(gz);
 }
 
 static void test_elementwise(void) {
