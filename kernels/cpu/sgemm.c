@@ -21,12 +21,15 @@
 #include "sgemm.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+
+#include "io/weights.h"  // bc_f16_to_f32
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -75,6 +78,52 @@ static void pack_b_trans(float *pb, const float *B, int ldb, int kc, int nc) {
         for (int j = 0; j < n; j++) {
             const float *src = B + (size_t)(j0 + j) * ldb;
             for (int k = 0; k < kc; k++) pb[(size_t)k * NR + j] = src[k];
+        }
+        for (int j = n; j < NR; j++)
+            for (int k = 0; k < kc; k++) pb[(size_t)k * NR + j] = 0.0f;
+        pb += (size_t)kc * NR;
+    }
+}
+
+// n f16 values as float32: F16C's vcvtph2ps, 16 at a time, where the CPU
+// has AVX-512 (bc_f16_to_f32 one by one otherwise: exact either way).
+#ifdef BC_HAVE_AVX512_KERNEL
+__attribute__((target("avx512f"))) static void f16_to_f32_avx512(float *dst, const uint16_t *src, int n) {
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + i))));
+    for (; i < n; i++) dst[i] = bc_f16_to_f32(src[i]);
+}
+#endif
+
+static void f16_to_f32(float *dst, const uint16_t *src, int n) {
+#ifdef BC_HAVE_AVX512_KERNEL
+    if (__builtin_cpu_supports("avx512f")) {
+        f16_to_f32_avx512(dst, src, n);
+        return;
+    }
+#endif
+    for (int i = 0; i < n; i++) dst[i] = bc_f16_to_f32(src[i]);
+}
+
+// The same from weight rows in bf16 or f16 (B = Wᵀ, W [N, K] rows ldb
+// elements apart), widened to float32 while packing: a weight matrix is read
+// once per block of KC rows whatever M is.
+static void pack_b_trans_half(float *pb, const uint16_t *B, int bf16, int ldb, int kc, int nc) {
+    float row[KC];  // one weight row's kc values as float32
+    for (int j0 = 0; j0 < nc; j0 += NR) {
+        int n = nc - j0 < NR ? nc - j0 : NR;
+        for (int j = 0; j < n; j++) {
+            const uint16_t *src = B + (size_t)(j0 + j) * ldb;
+            if (bf16) {
+                for (int k = 0; k < kc; k++) {
+                    uint32_t bits = (uint32_t)src[k] << 16;  // bf16: the top half of a float32
+                    memcpy(&row[k], &bits, sizeof bits);
+                }
+            } else {
+                f16_to_f32(row, src, kc);
+            }
+            for (int k = 0; k < kc; k++) pb[(size_t)k * NR + j] = row[k];
         }
         for (int j = n; j < NR; j++)
             for (int k = 0; k < kc; k++) pb[(size_t)k * NR + j] = 0.0f;
@@ -209,9 +258,12 @@ static pack_bufs *thread_pack_bufs(void) {
     return pb;
 }
 
-// C (+)= A·B, or A·Bᵀ when b_trans (B then holds N rows of K, ldb apart):
-// only the packing of B differs.
-static void sgemm_blocked(int M, int N, int K, const float *A, int lda, const float *B, int ldb, int b_trans, float *C,
+// How B is given: B [K, N] float32, or Bᵀ (N rows of K) in float32, bf16
+// or f16. Only the packing of B differs.
+enum { B_PLAIN, B_TRANS_F32, B_TRANS_BF16, B_TRANS_F16 };
+
+// C (+)= A·B, elements of B ldb apart row to row (as stored).
+static void sgemm_blocked(int M, int N, int K, const float *A, int lda, const void *B, int ldb, int b_kind, float *C,
                           int ldc, int accumulate) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) {
@@ -227,10 +279,13 @@ static void sgemm_blocked(int M, int N, int K, const float *A, int lda, const fl
         for (int pc = 0; pc < K; pc += KC) {
             int kc = K - pc < KC ? K - pc : KC;
             int acc = accumulate || pc > 0;
-            if (b_trans)
-                pack_b_trans(pack_b_buf, B + (size_t)jc * ldb + pc, ldb, kc, nc);
+            size_t bt_at = (size_t)jc * ldb + pc;  // Bᵀ: row jc, column pc
+            if (b_kind == B_PLAIN)
+                pack_b(pack_b_buf, (const float *)B + (size_t)pc * ldb + jc, ldb, kc, nc);
+            else if (b_kind == B_TRANS_F32)
+                pack_b_trans(pack_b_buf, (const float *)B + bt_at, ldb, kc, nc);
             else
-                pack_b(pack_b_buf, B + (size_t)pc * ldb + jc, ldb, kc, nc);
+                pack_b_trans_half(pack_b_buf, (const uint16_t *)B + bt_at, b_kind == B_TRANS_BF16, ldb, kc, nc);
             for (int ic = 0; ic < M; ic += MC) {
                 int mc = M - ic < MC ? M - ic : MC;
                 pack_a(pack_a_buf, A + (size_t)ic * lda + pc, lda, mc, kc);
@@ -249,12 +304,33 @@ static void sgemm_blocked(int M, int N, int K, const float *A, int lda, const fl
 
 void bc_sgemm(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
               int accumulate) {
-    sgemm_blocked(M, N, K, A, lda, B, ldb, 0, C, ldc, accumulate);
+    sgemm_blocked(M, N, K, A, lda, B, ldb, B_PLAIN, C, ldc, accumulate);
 }
 
 void bc_sgemm_bt(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
                  int accumulate) {
-    sgemm_blocked(M, N, K, A, lda, B, ldb, 1, C, ldc, accumulate);
+    sgemm_blocked(M, N, K, A, lda, B, ldb, B_TRANS_F32, C, ldc, accumulate);
+}
+
+void bc_sgemm_wt(int threads, int M, int N, int K, const float *A, int lda, const void *W, int w_type, int ldw,
+                 float *C, int ldc) {
+    int kind = w_type == BC_SGEMM_BF16 ? B_TRANS_BF16 : w_type == BC_SGEMM_F16 ? B_TRANS_F16 : B_TRANS_F32;
+    size_t es = w_type == BC_SGEMM_F32 ? sizeof(float) : sizeof(uint16_t);
+    // Column blocks of C (= weight rows), whole NR panels, about one per thread.
+    int panels = (N + NR - 1) / NR;
+#pragma omp parallel num_threads(threads) if (threads > 1 && panels > 1)
+    {
+        int nt = 1, t = 0;
+#ifdef _OPENMP
+        nt = omp_get_num_threads();
+        t = omp_get_thread_num();
+#endif
+        int p0 = (int)((long)panels * t / nt), p1 = (int)((long)panels * (t + 1) / nt);
+        int j0 = p0 * NR, j1 = p1 * NR < N ? p1 * NR : N;
+        if (j1 > j0)
+            sgemm_blocked(M, j1 - j0, K, A, lda, (const unsigned char *)W + (size_t)j0 * ldw * es, ldw, kind, C + j0,
+                          ldc, 0);
+    }
 }
 
 size_t bc_sgemm_packed_a_floats(int M, int K) {

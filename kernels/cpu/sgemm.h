@@ -59,6 +59,16 @@ static inline size_t bc_sgemm_packed_a_index(int M, int K, int m, int k) {
 // C[M, N] (+)= A·B from packed A and B; calling thread only.
 void bc_sgemm_packed(int M, int N, int K, const float *Ap, const float *Bp, float *C, int ldc, int accumulate);
 
+// C[M, N] = A[M, K] · Wᵀ for a weight matrix W [N, K] (rows ldw elements
+// apart) stored as float32, bf16 or f16 (w_type), widened while packing; on
+// `threads` OpenMP threads over column blocks of C. A linear layer over many
+// rows (a ViT's tokens): each element is one fused-multiply-add chain over
+// k in order, the same for any M, N or thread count, but not the bits of
+// bc_gemv_* (see ops.h: bc_linear_many).
+enum { BC_SGEMM_F32, BC_SGEMM_BF16, BC_SGEMM_F16 };
+void bc_sgemm_wt(int threads, int M, int N, int K, const float *A, int lda, const void *W, int w_type, int ldw,
+                 float *C, int ldc);
+
 // The definition (double accumulation, three loops): the scalar twin the
 // tests compare with.
 void bc_sgemm_ref(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,

@@ -476,7 +476,7 @@ static float *acts_alloc(acts_t *a, int T, int W, int M) {
     return p;
 }
 
-static void linear(float *out, const float *x, const linear_t *l, int n) { bc_linear(out, x, &l->w, l->b, n); }
+static void linear(float *out, const float *x, const linear_t *l, int n) { bc_linear_many(out, x, &l->w, l->b, n); }
 
 // x [T, W] += self-attention of ln1(x) (causal for text).
 static void attention_forward(const tower_t *t, const block_t *b, float *x, int T, int causal, acts_t *a) {
@@ -527,7 +527,7 @@ void bc_clip_vision_tokens(const bc_clip *m, const float *img, float *x) {
                            (size_t)P * sizeof *row);
         }
     memcpy(x, m->class_emb, (size_t)W * sizeof *x);  // token 0: CLS
-    bc_linear(x + W, patches, &m->patch, NULL, np);   // tokens 1..np: patches in raster order
+    bc_linear_many(x + W, patches, &m->patch, NULL, np);   // tokens 1..np: patches in raster order
     bc_add(x, m->vision_pos, (size_t)T * (size_t)W);
     bc_layernorm(x, x, m->pre_norm.w, m->pre_norm.b, T, W, c->vision.eps);
     tower_forward(&m->vision, x, T, 0, &a);

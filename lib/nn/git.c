@@ -225,7 +225,7 @@ const bc_git_config *bc_git_config_of(const bc_git *m) { return &m->cfg; }
 
 // ---- forward -------------------------------------------------------------------------
 
-static void linear(float *out, const float *x, const linear_t *l, int n) { bc_linear(out, x, &l->w, l->b, n); }
+static void linear(float *out, const float *x, const linear_t *l, int n) { bc_linear_many(out, x, &l->w, l->b, n); }
 
 // Activations of one pass over n rows attending to nk keys, carved from one block.
 typedef struct {

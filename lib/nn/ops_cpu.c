@@ -90,6 +90,16 @@ void bc_linear(float *out, const float *x, const bc_weight *w, const float *bias
             for (int r = 0; r < rows; r++) out[(size_t)i * rows + r] += bias[r];
 }
 
+void bc_linear_many(float *out, const float *x, const bc_weight *w, const float *bias, int n) {
+    int rows = w->rows, cols = w->cols;
+    if (n <= 0 || rows <= 0) return;
+    int type = w->dtype == BC_DT_BF16 ? BC_SGEMM_BF16 : w->dtype == BC_DT_F16 ? BC_SGEMM_F16 : BC_SGEMM_F32;
+    bc_sgemm_wt(bc_ops_threads(), n, rows, cols, x, cols, w->data, type, cols, out, rows);
+    if (bias)
+        for (int i = 0; i < n; i++)
+            for (int r = 0; r < rows; r++) out[(size_t)i * rows + r] += bias[r];
+}
+
 void bc_linear_ref(float *out, const float *x, const bc_weight *w, const float *bias, int n) {
     for (int i = 0; i < n; i++) {
         for (int r = 0; r < w->rows; r++) {

@@ -235,7 +235,7 @@ const bc_owlv2_config *bc_owlv2_config_of(const bc_owlv2 *m) { return &m->cfg; }
 
 // ---- image -----------------------------------------------------------------------
 
-static void linear(float *out, const float *x, const linear_t *l, int n) { bc_linear(out, x, &l->w, l->b, n); }
+static void linear(float *out, const float *x, const linear_t *l, int n) { bc_linear_many(out, x, &l->w, l->b, n); }
 
 // out [n, dense2 rows] = dense2(gelu(dense1(gelu(dense0(x))))); h1, h2 [n, Wv] scratch.
 static void head_forward(const mlp_head_t *h, const float *x, int n, float *h1, float *h2, float *out) {

@@ -98,6 +98,48 @@ static void test_linear_bits(void) {
     bc_ops_set_threads(2);
 }
 
+// bc_linear_many (the GEMM with fused multiply-adds, for the reward models):
+// within tolerance of the definition for f32/bf16/f16 weights, and a row's
+// bits the same for any n (row i alone = row i among n) and thread count.
+static void test_linear_many(void) {
+    bc_rng rng;
+    bc_rng_seed(&rng, 11);
+    bc_dtype dts[] = {BC_DT_F32, BC_DT_BF16, BC_DT_F16};
+    // rows past several 32-wide panels and a thread split, cols past KC (256)
+    int n = 29, rows = 150, cols = 300;
+    for (int generic = 0; generic <= 1; generic++) {
+        bc_sgemm_force_generic(generic);
+        for (int d = 0; d < 3; d++) {
+            void *raw = bc_malloc((size_t)rows * cols * 4);
+            for (size_t i = 0; i < (size_t)rows * cols; i++) store_random(raw, dts[d], i, &rng);
+            bc_weight w = {dts[d], raw, rows, cols};
+            float *x = bc_malloc(sizeof(float) * n * cols), *bias = bc_malloc(sizeof(float) * rows);
+            float *all = bc_malloc(sizeof(float) * n * rows), *one = bc_malloc(sizeof(float) * rows);
+            float *ref = bc_malloc(sizeof(float) * n * rows);
+            for (int i = 0; i < n * cols; i++) x[i] = randf(&rng);
+            for (int r = 0; r < rows; r++) bias[r] = randf(&rng);
+            bc_linear_ref(ref, x, &w, bias, n);
+            int same = 1;
+            for (int threads = 1; threads <= 2; threads++) {
+                bc_ops_set_threads(threads);
+                bc_linear_many(all, x, &w, bias, n);
+                for (int i = 0; i < n; i += 7) {
+                    bc_linear_many(one, x + (size_t)i * cols, &w, bias, 1);
+                    same &= memcmp(one, all + (size_t)i * rows, sizeof(float) * rows) == 0;
+                }
+            }
+            float atol = 1e-6f * sqrtf((float)cols), err = tol_ratio(all, ref, (size_t)n * rows, atol, 1e-5f);
+            CHECK(same, "linear_many %s, %s kernel: a row's bits the same alone and among %d, on 1 and 2 threads",
+                  bc_dtype_name(dts[d]), bc_sgemm_kernel_name(), n);
+            CHECK(err <= 1, "linear_many %s, %s kernel: within 1e-6·sqrt(cols) + 1e-5·|ref| of bc_linear_ref (ratio %.2f)",
+                  bc_dtype_name(dts[d]), bc_sgemm_kernel_name(), err);
+            free(raw), free(x), free(bias), free(all), free(one), free(ref);
+        }
+    }
+    bc_sgemm_force_generic(0);
+    bc_ops_set_threads(2);
+}
+
 static void test_sgemm_bt(void) {
     bc_rng rng;
     bc_rng_seed(&rng, 8);
@@ -162,6 +204,7 @@ static void test_attention_rows(void) {
 
 int main(void) {
     test_linear_bits();
+    test_linear_many();
     test_sgemm_bt();
     test_attention_rows();
     return check_done();
