@@ -22,10 +22,9 @@ static double reduce(const double *lane) {
     return ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
 }
 
-BC_CLONES
-void bc_groupnorm_group(float *out, const float *x, int cg, size_t hw, const float *w, const float *b, float eps,
-                        int silu) {
-    size_t count = (size_t)cg * hw, main_n = count - count % LANES;
+// Mean and biased variance of x[count] in double lanes.
+static inline void moments(const float *x, size_t count, double *mean_out, double *var_out) {
+    size_t main_n = count - count % LANES;
     double lane[LANES] = {0};
     for (size_t i = 0; i < main_n; i += LANES)
         for (int j = 0; j < LANES; j++) lane[j] += x[i + j];
@@ -41,7 +40,15 @@ void bc_groupnorm_group(float *out, const float *x, int cg, size_t hw, const flo
         double d = (double)x[i] - mean;
         lane[i - main_n] += d * d;
     }
-    double var = reduce(lane) / (double)count;
+    *mean_out = mean;
+    *var_out = reduce(lane) / (double)count;
+}
+
+BC_CLONES
+void bc_groupnorm_group(float *out, const float *x, int cg, size_t hw, const float *w, const float *b, float eps,
+                        int silu) {
+    double mean, var;
+    moments(x, (size_t)cg * hw, &mean, &var);
     float inv = 1.0f / sqrtf((float)var + eps), m = (float)mean;
     for (int c = 0; c < cg; c++) {
         float scale = inv * w[c], shift = b[c];
@@ -56,4 +63,15 @@ void bc_groupnorm_group(float *out, const float *x, int cg, size_t hw, const flo
             for (size_t i = 0; i < hw; i++) oc[i] = (xc[i] - m) * scale + shift;
         }
     }
+}
+
+BC_CLONES
+void bc_layernorm_row(float *out, const float *x, int d, const float *w, const float *b, float eps) {
+    double mean, var;
+    moments(x, (size_t)d, &mean, &var);
+    float inv = 1.0f / sqrtf((float)var + eps), m = (float)mean;
+    if (b)
+        for (int j = 0; j < d; j++) out[j] = (x[j] - m) * inv * w[j] + b[j];
+    else
+        for (int j = 0; j < d; j++) out[j] = (x[j] - m) * inv * w[j];
 }

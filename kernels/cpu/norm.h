@@ -11,4 +11,9 @@
 void bc_groupnorm_group(float *out, const float *x, int cg, size_t hw, const float *w, const float *b, float eps,
                         int silu);
 
+// One row of LayerNorm: out[j] = (x[j] − mean)·inv·w[j] + b[j] (b may be
+// NULL) over d values, mean and biased variance accumulated in double lanes
+// as bc_groupnorm_group does.
+void bc_layernorm_row(float *out, const float *x, int d, const float *w, const float *b, float eps);
+
 #endif

@@ -125,17 +125,10 @@ void bc_rmsnorm(float *out, const float *x, const float *w, int n, int d, float 
 }
 
 void bc_layernorm(float *out, const float *x, const float *w, const float *b, int n, int d, float eps) {
-    for (int i = 0; i < n; i++) {
-        const float *xi = x + (size_t)i * d;
-        float *oi = out + (size_t)i * d;
-        double mean = 0, var = 0;
-        for (int j = 0; j < d; j++) mean += xi[j];
-        mean /= d;
-        for (int j = 0; j < d; j++) var += ((double)xi[j] - mean) * ((double)xi[j] - mean);
-        var /= d;
-        float inv = 1.0f / sqrtf((float)var + eps), m = (float)mean;
-        for (int j = 0; j < d; j++) oi[j] = (xi[j] - m) * inv * w[j] + (b ? b[j] : 0.0f);
-    }
+    // Rows are independent: threads split them (a ViT's hundreds of tokens).
+    int threads = bc_ops_threads();
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && (size_t)n * d > 65536)
+    for (int i = 0; i < n; i++) bc_layernorm_row(out + (size_t)i * d, x + (size_t)i * d, d, w, b, eps);
 }
 
 static void groupnorm(float *out, const float *x, const float *w, const float *b, int C, int hw, int groups, float eps,
@@ -161,26 +154,23 @@ void bc_groupnorm_silu(float *out, const float *x, const float *w, const float *
 
 // ---- element-wise ----------------------------------------------------------------
 
-// Element-wise maps of big tensors (the VQ decoder's) split over threads in
-// fixed chunks; each element's value does not depend on the split.
-void bc_silu(float *x, size_t n) {
+// Element-wise maps of big tensors (the VQ decoder's, a ViT's MLP) split
+// over threads in fixed chunks; each element's value does not depend on the
+// split.
+static void map_chunks(float *x, size_t n, void (*kernel)(float *, size_t)) {
     enum { CHUNK = 16384 };
     long chunks = (long)((n + CHUNK - 1) / CHUNK);
     int threads = bc_ops_threads();
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && chunks > 1)
     for (long c = 0; c < chunks; c++) {
         size_t i0 = (size_t)c * CHUNK, i1 = i0 + CHUNK < n ? i0 + CHUNK : n;
-        bc_silu_kernel(x + i0, i1 - i0);
+        kernel(x + i0, i1 - i0);
     }
 }
 
-void bc_gelu(float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
-}
-
-void bc_gelu_quick(float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-1.702f * x[i]));
-}
+void bc_silu(float *x, size_t n) { map_chunks(x, n, bc_silu_kernel); }
+void bc_gelu(float *x, size_t n) { map_chunks(x, n, bc_gelu_kernel); }
+void bc_gelu_quick(float *x, size_t n) { map_chunks(x, n, bc_gelu_quick_kernel); }
 
 void bc_add(float *x, const float *y, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] += y[i];

@@ -1,6 +1,6 @@
 // test_act.c: kernels/cpu/act.c's vectorised SiLU against its scalar twin
 // x / (1 + expf(−x)) over a dense sweep of [−100, 100], the exp clamping
-// edges and special values.
+// edges and special values; GELU and quick_gelu against their definitions.
 #include <math.h>
 #include <stdlib.h>
 
@@ -37,6 +37,34 @@ int main(void) {
     float nan = NAN;
     bc_silu_kernel(&nan, 1);
     CHECK(isnan(nan), "silu(NaN) is NaN");
+    // GELU (erf form) against 0.5·x·(1 + erf(x/√2)) in double: the erfc fit is
+    // within 1.2e-7 relative and the exp a few ulp, so 1e-6 relative holds
+    // wherever the output is not vanishing; in the negative tail the exp's
+    // argument −z² is itself rounded (relative error ~|z²|·eps of a value
+    // under 1e-8), hence plus 1e-8 absolute. quick_gelu likewise.
+    for (int i = 0; i < N; i++) x[i] = -30.0f + 60.0f * (float)i / (float)(N - 1);
+    double worst = 0;
+    int gbad = 0;
+    float *g = malloc(N * sizeof *g);
+    for (int i = 0; i < N; i++) g[i] = x[i];
+    bc_gelu_kernel(g, N);
+    for (int i = 0; i < N; i++) {
+        double ref = 0.5 * x[i] * erfc(-x[i] / sqrt(2.0)), e = fabs(g[i] - ref);
+        if (!(e <= 1e-6 * fabs(ref) + 1e-8)) gbad++;
+        if (fabs(x[i]) <= 5 && e / fabs(ref) > worst) worst = e / fabs(ref);
+    }
+    CHECK(gbad == 0, "gelu (erf form) over [-30, 30]: max relative error %.2e on [-5, 5] (tolerance 1e-6 + 1e-8 abs), %d outside", worst, gbad);
+    for (int i = 0; i < N; i++) g[i] = x[i];
+    bc_gelu_quick_kernel(g, N);
+    worst = 0;
+    gbad = 0;
+    for (int i = 0; i < N; i++) {
+        double ref = x[i] / (1.0 + exp(-1.702 * x[i])), e = fabs(g[i] - ref);
+        if (!(e <= 1e-6 * fabs(ref) + 1e-8)) gbad++;
+        if (fabs(x[i]) <= 5 && e / fabs(ref) > worst) worst = e / fabs(ref);
+    }
+    CHECK(gbad == 0, "quick_gelu over [-30, 30]: max relative error %.2e on [-5, 5] (tolerance 1e-6 + 1e-8 abs), %d outside", worst, gbad);
+    free(g);
     free(x);
     free(want);
     return check_done();
