@@ -21,11 +21,7 @@
 #define BC_HAVE_AVX512_BATCH 1  // the register-blocked batch kernels below
 #endif
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define BC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define BC_CLONES
-#endif
+#include "clones.h"
 
 enum { LANES = 16 };
 

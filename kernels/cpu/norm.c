@@ -10,11 +10,7 @@
 
 #include "vexp.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define BC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define BC_CLONES
-#endif
+#include "clones.h"
 
 enum { LANES = 8 };
 

@@ -312,11 +312,12 @@ void bc_sgemm_bt(int M, int N, int K, const float *A, int lda, const float *B, i
     sgemm_blocked(M, N, K, A, lda, B, ldb, B_TRANS_F32, C, ldc, accumulate);
 }
 
-void bc_sgemm_wt(int threads, int M, int N, int K, const float *A, int lda, const void *W, int w_type, int ldw,
-                 float *C, int ldc) {
-    int kind = w_type == BC_SGEMM_BF16 ? B_TRANS_BF16 : w_type == BC_SGEMM_F16 ? B_TRANS_F16 : B_TRANS_F32;
-    size_t es = w_type == BC_SGEMM_F32 ? sizeof(float) : sizeof(uint16_t);
-    // Column blocks of C (= weight rows), whole NR panels, about one per thread.
+// sgemm_blocked on `threads` OpenMP threads over column blocks of C, whole
+// NR panels each, about one per thread: every column goes through the same k
+// loop whichever block holds it.
+static void sgemm_threaded(int threads, int M, int N, int K, const float *A, int lda, const void *B, int ldb,
+                           int b_kind, float *C, int ldc, int accumulate) {
+    size_t es = b_kind == B_TRANS_BF16 || b_kind == B_TRANS_F16 ? sizeof(uint16_t) : sizeof(float);
     int panels = (N + NR - 1) / NR;
 #pragma omp parallel num_threads(threads) if (threads > 1 && panels > 1)
     {
@@ -327,10 +328,18 @@ void bc_sgemm_wt(int threads, int M, int N, int K, const float *A, int lda, cons
 #endif
         int p0 = (int)((long)panels * t / nt), p1 = (int)((long)panels * (t + 1) / nt);
         int j0 = p0 * NR, j1 = p1 * NR < N ? p1 * NR : N;
+        // column j0 of B: element j0 of its rows, or row j0 of Bᵀ
+        size_t at = b_kind == B_PLAIN ? (size_t)j0 : (size_t)j0 * ldb;
         if (j1 > j0)
-            sgemm_blocked(M, j1 - j0, K, A, lda, (const unsigned char *)W + (size_t)j0 * ldw * es, ldw, kind, C + j0,
-                          ldc, 0);
+            sgemm_blocked(M, j1 - j0, K, A, lda, (const unsigned char *)B + at * es, ldb, b_kind, C + j0, ldc,
+                          accumulate);
     }
+}
+
+void bc_sgemm_wt(int threads, int M, int N, int K, const float *A, int lda, const void *W, int w_type, int ldw,
+                 float *C, int ldc) {
+    int kind = w_type == BC_SGEMM_BF16 ? B_TRANS_BF16 : w_type == BC_SGEMM_F16 ? B_TRANS_F16 : B_TRANS_F32;
+    sgemm_threaded(threads, M, N, K, A, lda, W, ldw, kind, C, ldc, 0);
 }
 
 size_t bc_sgemm_packed_a_floats(int M, int K) {
@@ -375,20 +384,7 @@ void bc_sgemm_packed(int M, int N, int K, const float *Ap, const float *Bp, floa
 
 void bc_sgemm_threads(int threads, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
                       int accumulate) {
-    // Column blocks, whole NR panels each, about one per thread: every column
-    // goes through the same k loop whichever block holds it.
-    int panels = (N + NR - 1) / NR;
-#pragma omp parallel num_threads(threads) if (threads > 1 && panels > 1)
-    {
-        int nt = 1, t = 0;
-#ifdef _OPENMP
-        nt = omp_get_num_threads();
-        t = omp_get_thread_num();
-#endif
-        int p0 = (int)((long)panels * t / nt), p1 = (int)((long)panels * (t + 1) / nt);
-        int j0 = p0 * NR, j1 = p1 * NR < N ? p1 * NR : N;
-        if (j1 > j0) bc_sgemm(M, j1 - j0, K, A, lda, B + j0, ldb, C + j0, ldc, accumulate);
-    }
+    sgemm_threaded(threads, M, N, K, A, lda, B, ldb, B_PLAIN, C, ldc, accumulate);
 }
 
 void bc_sgemm_ref(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,

@@ -14,11 +14,7 @@
 
 #include "sgemm.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define BC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define BC_CLONES
-#endif
+#include "clones.h"
 
 BC_CLONES
 void bc_winograd_pad(float *padded, const float *in, int H, int W, int Hp, int Wp) {
