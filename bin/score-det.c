@@ -25,7 +25,8 @@ static const char usage[] =
     "Other rewards are kept.\n"
     "\n"
     "Detection: the phrases are the nouns, then spatial obj1/obj2 and numeracy obj_names not\n"
-    "already among them; each is one OWLv2 text query. Every patch of the image predicts one box;\n"
+    "already among them (with --t2i-r1-compat the nouns only, as T2I-R1 asks its detector);\n"
+    "each is one OWLv2 text query. Every patch of the image predicts one box;\n"
     "its score for a phrase is sigmoid(logit[patch, phrase]). A box is a detection of a phrase\n"
     "when that score is above --box-threshold and (--assign):\n"
     "  argmax   (default) the phrase is the box's best-scoring one among the record's phrases, as\n"
@@ -198,6 +199,12 @@ static int detect(worker *w, const uint8_t *png, size_t len, const char **phrase
     return nd;
 }
 
+static int phrase_is_noun(const bc_det_query *q, const char *phrase) {
+    for (int i = 0; i < q->n_nouns; i++)
+        if (strcmp(q->nouns[i], phrase) == 0) return 1;
+    return 0;
+}
+
 static int score(void *wp, bc_record *rec, bc_err *err) {
     worker *w = wp;
     const ctx *c = w->c;
@@ -209,6 +216,14 @@ static int score(void *wp, bc_record *rec, bc_err *err) {
     bc_det_query q = bc_reward_meta_det_query(&meta);
     const char **phrases = NULL;
     int np = bc_det_phrases(&q, &phrases);
+    // Without the phrase fix T2I-R1 asks its detector for the nouns only (its
+    // spatial and numeracy names are looked up among them): query just those,
+    // the leading phrases, so no other query can take a box from a noun.
+    if (!(c->opt.fixes & BC_DET_FIX_PHRASE)) {
+        int k = 0;
+        while (k < np && phrase_is_noun(&q, phrases[k])) k++;
+        np = k;
+    }
     bc_detection *d = NULL;
     int nd = 0;
     // no phrase: nothing to detect (T2I-R1 does not even look at the image)

@@ -95,4 +95,15 @@ contains "$(cat "$tmp/err")" "not an OWLv2 model" "saying it is not OWLv2"
 score-det --model "$M" --query-template 'a photo' < /dev/null > /dev/null 2> "$tmp/err"
 check $? -eq 1 "a --query-template without {} is a usage error"
 contains "$(score-det --help)" "--box-threshold" "--help documents the options"
+# --t2i-r1-compat queries the nouns only (T2I-R1's detector is asked for
+# nothing else): a spatial object that is not a noun gets no detections there,
+# and does by default.
+echo '{"id": "square", "task_type": "spatial", "nouns": ["cat"], "spatial_info": {"obj1": "cat", "obj2": "dog", "locality": "left of"}}' \
+    > "$tmp/extra.jsonl"
+mkdir "$tmp/img2" && cp "$FX/square.png" "$tmp/img2/square.png"
+bicot-img "$tmp/img2" --prompts "$tmp/extra.jsonl" --strict > "$tmp/extra" 2> /dev/null
+score-det --model "$M" --box-threshold 0 --assign all --t2i-r1-compat --dump-boxes < "$tmp/extra" | bicot-json -r > "$tmp/extra.c"
+score-det --model "$M" --box-threshold 0 --assign all --dump-boxes < "$tmp/extra" | bicot-json -r > "$tmp/extra.d"
+check "$(grep -c '"phrase":"dog"' "$tmp/extra.c")" -eq 0 "--t2i-r1-compat: no query for a spatial object that is not a noun"
+check "$(grep -c '"phrase":"dog"' "$tmp/extra.d")" -eq 1 "default: the spatial object is queried too"
 finish
