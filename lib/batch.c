@@ -57,6 +57,10 @@ void bc_batch_run(bc_tool *t, const bc_batch_job *job, int workers) {
         b.n = b.next = 0;
         while (b.n < (size_t)size && (more = bc_tool_next(t, &b.slots[b.n].rec))) b.n++;
         if (b.n == 0) break;
+        // A batch with fewer records than workers (a short stream, the last
+        // batch) gives the idle workers' threads to the ops of the busy ones.
+        int busy = (size_t)workers < b.n ? workers : (int)b.n;
+        bc_ops_set_threads(t->threads / busy > 0 ? t->threads / busy : 1);
         if (workers == 1 || b.n == 1) {
             worker_main(&wk[0]);
         } else {

@@ -26,7 +26,8 @@ typedef struct {
 // bc_tool_start; returns the worker count.
 int bc_batch_workers(bc_tool *t);
 
-// Runs the whole stream through job with `workers` threads.
+// Runs the whole stream through job with `workers` threads. A batch with
+// fewer records than workers splits --threads among the records it has.
 void bc_batch_run(bc_tool *t, const bc_batch_job *job, int workers);
 
 #endif
