@@ -69,6 +69,16 @@ enum { BC_SGEMM_F32, BC_SGEMM_BF16, BC_SGEMM_F16 };
 void bc_sgemm_wt(int threads, int M, int N, int K, const float *A, int lda, const void *W, int w_type, int ldw,
                  float *C, int ldc);
 
+// A weight matrix W [N, K] prepared once for many bc_sgemm_wt_packed calls:
+// Wᵀ widened to float32 in the packed B layout (bc_sgemm_packed_b_index),
+// bc_sgemm_packed_b_floats(K, N) floats at Bp; on `threads` threads.
+void bc_sgemm_pack_wt(int threads, float *Bp, const void *W, int w_type, int ldw, int N, int K);
+// C[M, N] = A[M, K] · Wᵀ from W packed by bc_sgemm_pack_wt: the bits of
+// bc_sgemm_wt on the same weights, without its packing and widening on every
+// call (for a ViT's 257 tokens those cost about a fifth of the time).
+void bc_sgemm_wt_packed(int threads, int M, int N, int K, const float *A, int lda, const float *Bp, float *C,
+                        int ldc);
+
 // The definition (double accumulation, three loops): the scalar twin the
 // tests compare with.
 void bc_sgemm_ref(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,

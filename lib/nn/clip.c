@@ -139,6 +139,7 @@ static bc_weight weight_rows(const bc_weight *w, int r0, int n) {
     bc_weight r = *w;
     r.data = (const unsigned char *)w->data + (size_t)r0 * (size_t)w->cols * bc_dtype_size(w->dtype);
     r.rows = n;
+    r.prepared = NULL;  // a view gets its own preparation, if any
     return r;
 }
 
@@ -184,6 +185,27 @@ static int load_tower(bc_clip *m, tower_t *t, const bc_clip_tower *cfg, const ch
     for (int i = 0; i < cfg->layers; i++)
         if (load_block(m, &t->blocks[i], name, i, cfg->width, cfg->mlp, err) < 0) return -1;
     return 0;
+}
+
+// The vision tower runs on every image, hundreds to thousands of tokens at a
+// time: its matrices are prepared for the GEMM once (ops.h
+// bc_weight_prepare; float32, 4 bytes a parameter). The text tower runs once
+// per distinct prompt on a few tokens and keeps its stored dtype.
+static void tower_prepare(tower_t *t, int release) {
+    for (int i = 0; t->blocks && i < t->cfg.layers; i++) {
+        block_t *b = &t->blocks[i];
+        linear_t *ls[6] = {&b->q, &b->k, &b->v, &b->out, &b->fc1, &b->fc2};
+        for (int j = 0; j < 6; j++) {
+            if (release) bc_weight_release(&ls[j]->w);
+            else bc_weight_prepare(&ls[j]->w);
+        }
+    }
+}
+
+static void vision_prepare(bc_clip *m) {
+    if (!m->vision.blocks) return;
+    bc_weight_prepare(&m->patch);
+    tower_prepare(&m->vision, 0);
 }
 
 // ---- config ----------------------------------------------------------------------
@@ -403,6 +425,7 @@ bc_clip *bc_clip_open_weights(bc_weights *w, const char *prefix, const bc_clip_c
         bc_clip_free(m);
         return NULL;
     }
+    vision_prepare(m);
     return m;
 }
 
@@ -436,6 +459,7 @@ bc_clip *bc_clip_open(const char *path, const bc_clip_options *opt, bc_err *err)
                 "'vision_model.embeddings.patch_embedding.weight' (transformers) is there", path);
         goto fail;
     }
+    vision_prepare(m);
     return m;
 fail:
     bc_clip_free(m);
@@ -444,6 +468,8 @@ fail:
 
 void bc_clip_free(bc_clip *m) {
     if (!m) return;
+    bc_weight_release(&m->patch);
+    tower_prepare(&m->vision, 1);
     for (size_t i = 0; i < m->nowned; i++) free(m->owned[i]);
     free(m->owned);
     if (m->own_weights) bc_weights_close(m->weights);

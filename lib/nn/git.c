@@ -381,6 +381,7 @@ int bc_git_last_logits(const bc_git *m, const bc_git_image_state *s, const int32
             bc_weight w = m->output.w;
             w.data = (const char *)w.data + (size_t)rows[r] * row_bytes;
             w.rows = 1;
+            w.prepared = NULL;
             bc_linear(&logits[r], last, &w, &m->output.b[rows[r]], 1);
         }
     }

@@ -25,6 +25,8 @@ typedef struct {
     bc_dtype dtype;
     const void *data;
     int rows, cols;
+    // NULL, or the matrix as bc_weight_prepare left it for bc_linear_many.
+    float *prepared;
 } bc_weight;
 
 // Views a tensor as a weight matrix: 2-D [rows, cols], or any N-D tensor as
@@ -47,6 +49,13 @@ void bc_linear(float *out, const float *x, const bc_weight *w, const float *bias
 // compared with a tolerance; the generator, whose samples must be the same
 // everywhere, uses bc_linear.
 void bc_linear_many(float *out, const float *x, const bc_weight *w, const float *bias, int n);
+
+// Prepares w for many bc_linear_many calls (a ViT's layers, called for every
+// image): the CPU backend widens Wᵀ to float32 and packs it into the GEMM's
+// panels once, 4 bytes a parameter, instead of on every call. Same results
+// to the bit. bc_weight_release frees it (w.data is untouched either way).
+void bc_weight_prepare(bc_weight *w);
+void bc_weight_release(bc_weight *w);
 
 // Row-wise norms over d features of n rows (out may equal x).
 // RMSNorm: w · x / sqrt(mean(x²) + eps).

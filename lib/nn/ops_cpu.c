@@ -32,10 +32,7 @@ int bc_weight_from(bc_weight *w, const bc_tensor *t, bc_err *err) {
     if (t->ndim < 1) return bc_fail(err, "tensor '%s': a scalar is not a weight matrix", t->name);
     size_t cols = t->shape[0] ? t->numel / (size_t)t->shape[0] : 0;
     if (t->shape[0] > INT32_MAX || cols > INT32_MAX) return bc_fail(err, "tensor '%s': too large", t->name);
-    w->dtype = t->dtype;
-    w->data = t->data;
-    w->rows = (int)t->shape[0];
-    w->cols = (int)cols;
+    *w = (bc_weight){.dtype = t->dtype, .data = t->data, .rows = (int)t->shape[0], .cols = (int)cols};
     return 0;
 }
 
@@ -90,11 +87,28 @@ void bc_linear(float *out, const float *x, const bc_weight *w, const float *bias
             for (int r = 0; r < rows; r++) out[(size_t)i * rows + r] += bias[r];
 }
 
+static int sgemm_type(const bc_weight *w) {
+    return w->dtype == BC_DT_BF16 ? BC_SGEMM_BF16 : w->dtype == BC_DT_F16 ? BC_SGEMM_F16 : BC_SGEMM_F32;
+}
+
+void bc_weight_prepare(bc_weight *w) {
+    if (w->prepared || w->rows <= 0 || w->cols <= 0) return;
+    w->prepared = bc_malloc(bc_sgemm_packed_b_floats(w->cols, w->rows) * sizeof *w->prepared);
+    bc_sgemm_pack_wt(bc_ops_threads(), w->prepared, w->data, sgemm_type(w), w->cols, w->rows, w->cols);
+}
+
+void bc_weight_release(bc_weight *w) {
+    free(w->prepared);
+    w->prepared = NULL;
+}
+
 void bc_linear_many(float *out, const float *x, const bc_weight *w, const float *bias, int n) {
     int rows = w->rows, cols = w->cols;
     if (n <= 0 || rows <= 0) return;
-    int type = w->dtype == BC_DT_BF16 ? BC_SGEMM_BF16 : w->dtype == BC_DT_F16 ? BC_SGEMM_F16 : BC_SGEMM_F32;
-    bc_sgemm_wt(bc_ops_threads(), n, rows, cols, x, cols, w->data, type, cols, out, rows);
+    if (w->prepared)
+        bc_sgemm_wt_packed(bc_ops_threads(), n, rows, cols, x, cols, w->prepared, out, rows);
+    else
+        bc_sgemm_wt(bc_ops_threads(), n, rows, cols, x, cols, w->data, sgemm_type(w), cols, out, rows);
     if (bias)
         for (int i = 0; i < n; i++)
             for (int r = 0; r < rows; r++) out[(size_t)i * rows + r] += bias[r];
@@ -257,73 +271,137 @@ static void attention_weights(float *row, int visible, int n, float scale) {
     for (int j = visible; j < n; j++) row[j] = 0.0f;
 }
 
-// Query rows a work unit takes: a [QB, nk] score buffer stays small while
-// every GEMM still has rows enough to run at speed.
+// Query rows a causal work unit takes: a [QB, nk] score buffer stays small
+// while every GEMM still has rows enough to run at speed.
 enum { ATT_QB = 64 };
 
-// One kv head's kᵀ [head_dim, nk] and v [nk, head_dim] (rows kv_stride
-// apart in k and v) in bc_sgemm_packed's B layout.
-static void pack_kv_head(float *kt_packed, float *v_packed, const float *kh, const float *vh, int nk, int head_dim,
-                         int kv_stride) {
+// ---- attention without a mask: transposed, no packing of the weights --------------
+//
+// A work unit takes one head and QT = 32 queries (one packed-B panel of the
+// GEMM) and computes everything transposed:
+//   sᵀ [nk, QT] = k_h · q_blockᵀ       (A: the head's keys, packed once)
+//   softmax down each column of sᵀ      (the 32 queries are the 32 lanes)
+//   outᵀ [hd, QT] = v_hᵀ · sᵀ           (A: the head's values, packed once)
+// sᵀ in row-major [nk, QT] *is* the packed layout of the second GEMM's B, so
+// the weights are never repacked, and the softmax runs on whole vectors with
+// no horizontal sums. (The untransposed way, softmax along rows and then a
+// packing pass, took 17% of score-det's time on OWLv2's 3601 tokens; this
+// softmax takes 12%, and the whole run went from 12.7 to 11.2 s.)
+// Every query is one lane of the same vector operations wherever it falls
+// in a block, so its output has the same bits whatever nq is.
+enum { QT = BC_SGEMM_NR };
+
+// The head's keys k_h [nk, hd] as the A operand (panels of MR keys) and its
+// values v_hᵀ [hd, nk] as another (panels of MR dimensions: MR consecutive
+// floats of a value row per key).
+static void pack_kv_transposed(float *kp, float *vtp, const float *kh, const float *vh, int nk, int hd,
+                               int kv_stride) {
+    bc_sgemm_pack_a(kp, kh, kv_stride, nk, hd);
     for (int j = 0; j < nk; j++)
-        for (int t = 0; t < head_dim; t++) {
-            kt_packed[bc_sgemm_packed_b_index(head_dim, nk, t, j)] = kh[(size_t)j * kv_stride + t];
-            v_packed[bc_sgemm_packed_b_index(nk, head_dim, j, t)] = vh[(size_t)j * kv_stride + t];
+        for (int d0 = 0; d0 < hd; d0 += BC_SGEMM_MR) {
+            float *dst = vtp + bc_sgemm_packed_a_index(hd, nk, d0, j);
+            int n = hd - d0 < BC_SGEMM_MR ? hd - d0 : BC_SGEMM_MR;
+            memcpy(dst, vh + (size_t)j * kv_stride + d0, (size_t)n * sizeof *dst);
+            for (int r = n; r < BC_SGEMM_MR; r++) dst[r] = 0.0f;
         }
-    // the padding columns of the last panels: zeros (they reach no stored output)
-    for (int j = nk; j % BC_SGEMM_NR; j++)
-        for (int t = 0; t < head_dim; t++) kt_packed[bc_sgemm_packed_b_index(head_dim, nk, t, j)] = 0.0f;
-    for (int t = head_dim; t % BC_SGEMM_NR; t++)
-        for (int j = 0; j < nk; j++) v_packed[bc_sgemm_packed_b_index(nk, head_dim, j, t)] = 0.0f;
 }
 
-// Work units (one head, up to ATT_QB query rows) are spread over the
-// threads, each with its own buffers. Per unit: scores = q·kᵀ, softmax of
+// softmax(scale · column) for each of the QT columns of st [nk, QT]. Each
+// lane's max, exponentials and (sequential) sum are its own.
+BC_ATT_CLONES
+static void attention_columns(float *st, int nk, float scale) {
+    float max[QT], sum[QT];
+    for (int i = 0; i < QT; i++) max[i] = -INFINITY, sum[i] = 0.0f;
+    for (int j = 0; j < nk; j++) {
+        float *r = st + (size_t)j * QT;
+#pragma omp simd
+        for (int i = 0; i < QT; i++) {
+            r[i] *= scale;
+            max[i] = r[i] > max[i] ? r[i] : max[i];
+        }
+    }
+    for (int j = 0; j < nk; j++) {
+        float *r = st + (size_t)j * QT;
+#pragma omp simd
+        for (int i = 0; i < QT; i++) {
+            r[i] = bc_vexp(r[i] - max[i]);
+            sum[i] += r[i];
+        }
+    }
+    for (int i = 0; i < QT; i++) sum[i] = 1.0f / sum[i];
+    for (int j = 0; j < nk; j++) {
+        float *r = st + (size_t)j * QT;
+#pragma omp simd
+        for (int i = 0; i < QT; i++) r[i] *= sum[i];
+    }
+}
+
+static void attention_full(float *out, const float *q, const float *k, const float *v, int nq, int nk, int n_heads,
+                           int n_kv_heads, int hd, int kv_stride, float scale) {
+    int group = n_heads / n_kv_heads, q_stride = n_heads * hd;
+    int qblocks = (nq + QT - 1) / QT, units = n_heads * qblocks;
+    int threads = bc_ops_threads() < units ? bc_ops_threads() : units;
+    size_t k_floats = bc_sgemm_packed_a_floats(nk, hd), vt_floats = bc_sgemm_packed_a_floats(hd, nk);
+    size_t head_floats = k_floats + vt_floats;
+    float *packed = bc_malloc((size_t)n_kv_heads * head_floats * sizeof *packed);
+    size_t work = (size_t)nq * nk * hd * n_heads;
+#pragma omp parallel num_threads(threads) if (threads > 1 && work > 65536)
+    {
+#pragma omp for schedule(static)
+        for (int g = 0; g < n_kv_heads; g++) {
+            float *kp = packed + (size_t)g * head_floats;
+            pack_kv_transposed(kp, kp + k_floats, k + (size_t)g * hd, v + (size_t)g * hd, nk, hd, kv_stride);
+        }
+        // this thread's q blockᵀ [hd, QT], sᵀ [nk, QT], outᵀ [hd, QT]
+        float *qt = bc_malloc(((size_t)hd * QT * 2 + (size_t)nk * QT) * sizeof *qt);
+        float *ot = qt + (size_t)hd * QT, *st = ot + (size_t)hd * QT;
+#pragma omp for schedule(static)
+        for (int u = 0; u < units; u++) {
+            int h = u / qblocks, i0 = u % qblocks * QT, m = nq - i0 < QT ? nq - i0 : QT;
+            const float *kp = packed + (size_t)(h / group) * head_floats, *vtp = kp + k_floats;
+            for (int d = 0; d < hd; d++)  // q_blockᵀ, zeros past the last query
+                for (int i = 0; i < QT; i++)
+                    qt[(size_t)d * QT + i] = i < m ? q[(size_t)(i0 + i) * q_stride + (size_t)h * hd + d] : 0.0f;
+            bc_sgemm_packed(nk, QT, hd, kp, qt, st, QT, 0);
+            attention_columns(st, nk, scale);
+            bc_sgemm_packed(hd, QT, nk, vtp, st, ot, QT, 0);
+            for (int i = 0; i < m; i++) {
+                float *o = out + (size_t)(i0 + i) * q_stride + (size_t)h * hd;
+                for (int d = 0; d < hd; d++) o[d] = ot[(size_t)d * QT + i];
+            }
+        }
+        free(qt);
+    }
+    free(packed);
+}
+
+// Without a mask: attention_full. Causal: work units of one head and up to
+// ATT_QB query rows, spread over the threads, each with its own buffers:
+// scores = q·kᵀ over the keys the unit's rows see (bc_sgemm_bt), softmax of
 // the scaled scores over the keys each query sees (attention_weights), then
-// out = scores·v. Without a causal mask every unit of a head multiplies by
-// the same kᵀ and v, so they are packed once for all (bc_sgemm_packed);
-// causal units use bc_sgemm_bt and bc_sgemm on the keys their rows see.
-// Either way each element goes through sgemm's same k loop whatever the
-// number of rows, and a causal row's masked keys add exact zeros: a query's
-// output is the same bits whatever nq is and whichever unit or thread holds
-// it.
+// out = scores·v (bc_sgemm). Each element goes through sgemm's same k loop
+// whatever the number of rows, and a masked key adds an exact zero: a
+// query's output is the same bits whatever nq is and whichever unit or
+// thread holds it.
 void bc_attention(float *out, const float *q, const float *k, const float *v, int nq, int nk, int n_heads,
                   int n_kv_heads, int head_dim, int kv_stride, int causal, float scale) {
     if (nq <= 0 || nk <= 0) return;
+    if (!causal) {
+        attention_full(out, q, k, v, nq, nk, n_heads, n_kv_heads, head_dim, kv_stride, scale);
+        return;
+    }
     int group = n_heads / n_kv_heads, q_stride = n_heads * head_dim;
     int qblocks = (nq + ATT_QB - 1) / ATT_QB, units = n_heads * qblocks;
     int threads = bc_ops_threads() < units ? bc_ops_threads() : units;
     size_t work = (size_t)nq * nk * head_dim * n_heads;
-    size_t kt_floats = bc_sgemm_packed_b_floats(head_dim, nk), v_floats = bc_sgemm_packed_b_floats(nk, head_dim);
-    float *packed = causal ? NULL : bc_malloc((size_t)n_kv_heads * (kt_floats + v_floats) * sizeof *packed);
 #pragma omp parallel num_threads(threads) if (threads > 1 && work > 65536)
     {
-        if (!causal) {
-#pragma omp for schedule(static)
-            for (int g = 0; g < n_kv_heads; g++) {
-                float *kt = packed + (size_t)g * (kt_floats + v_floats);
-                pack_kv_head(kt, kt + kt_floats, k + (size_t)g * head_dim, v + (size_t)g * head_dim, nk, head_dim,
-                             kv_stride);
-            }
-        }
-        // this thread's: scores [ATT_QB, nk]; packed q [ATT_QB, head_dim] and scores (non-causal)
-        size_t q_floats = bc_sgemm_packed_a_floats(ATT_QB, head_dim), s_floats = bc_sgemm_packed_a_floats(ATT_QB, nk);
-        float *scores = bc_malloc(((size_t)ATT_QB * nk + (causal ? 0 : q_floats + s_floats)) * sizeof *scores);
-        float *q_packed = scores + (size_t)ATT_QB * nk, *s_packed = q_packed + q_floats;
+        float *scores = bc_malloc((size_t)ATT_QB * nk * sizeof *scores);  // this thread's [ATT_QB, nk]
 #pragma omp for schedule(static)
         for (int u = 0; u < units; u++) {
             int h = u / qblocks, i0 = u % qblocks * ATT_QB, m = nq - i0 < ATT_QB ? nq - i0 : ATT_QB;
             const float *qh = q + (size_t)i0 * q_stride + (size_t)h * head_dim;
             float *oh = out + (size_t)i0 * q_stride + (size_t)h * head_dim;
-            if (!causal) {
-                const float *kt = packed + (size_t)(h / group) * (kt_floats + v_floats), *vp = kt + kt_floats;
-                bc_sgemm_pack_a(q_packed, qh, q_stride, m, head_dim);
-                bc_sgemm_packed(m, nk, head_dim, q_packed, kt, scores, nk, 0);  // scores[i, j] = q_h[i] · k_h[j]
-                for (int i = 0; i < m; i++) attention_weights(scores + (size_t)i * nk, nk, nk, scale);
-                bc_sgemm_pack_a(s_packed, scores, nk, m, nk);
-                bc_sgemm_packed(m, head_dim, nk, s_packed, vp, oh, q_stride, 0);  // out_h = scores · v_h
-                continue;
-            }
             const float *kh = k + (size_t)(h / group) * head_dim, *vh = v + (size_t)(h / group) * head_dim;
             // keys any row of the unit sees: causal query i sees nk − nq + i + 1
             int seen = nk - nq + i0 + m;
@@ -337,5 +415,4 @@ void bc_attention(float *out, const float *q, const float *k, const float *v, in
         }
         free(scores);
     }
-    free(packed);
 }

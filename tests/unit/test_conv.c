@@ -44,7 +44,7 @@ static void conv_case1(const char *what, int Ci, int Co, int H, int W, int ks, i
         wb[i] = to_bf16(wf[i]);
     }
     for (int i = 0; i < Co; i++) bias[i] = uniform(&rng);
-    bc_weight w = {bf16 ? BC_DT_BF16 : BC_DT_F32, bf16 ? (const void *)wb : (const void *)wf, Co, K};
+    bc_weight w = {.dtype = bf16 ? BC_DT_BF16 : BC_DT_F32, .data = bf16 ? (const void *)wb : (const void *)wf, .rows = Co, .cols = K};
 
     size_t old = bc_conv2d_set_scratch_limit(scratch);
     for (size_t i = 0; i < nout; i++) got[i] = NAN;

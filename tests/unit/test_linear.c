@@ -66,7 +66,7 @@ static void test_linear_bits(void) {
                 int n = shapes[s][0], rows = shapes[s][1], cols = shapes[s][2];
                 void *raw = bc_malloc((size_t)rows * cols * 4);
                 for (size_t i = 0; i < (size_t)rows * cols; i++) store_random(raw, dts[d], i, &rng);
-                bc_weight w = {dts[d], raw, rows, cols};
+                bc_weight w = {.dtype = dts[d], .data = raw, .rows = rows, .cols = cols};
                 float *x = bc_malloc(sizeof(float) * n * cols), *out = bc_malloc(sizeof(float) * n * rows);
                 float *by_rows = bc_malloc(sizeof(float) * n * rows), *ref = bc_malloc(sizeof(float) * n * rows);
                 for (int i = 0; i < n * cols; i++) x[i] = randf(&rng);
@@ -112,7 +112,7 @@ static void test_linear_many(void) {
         for (int d = 0; d < 3; d++) {
             void *raw = bc_malloc((size_t)rows * cols * 4);
             for (size_t i = 0; i < (size_t)rows * cols; i++) store_random(raw, dts[d], i, &rng);
-            bc_weight w = {dts[d], raw, rows, cols};
+            bc_weight w = {.dtype = dts[d], .data = raw, .rows = rows, .cols = cols};
             float *x = bc_malloc(sizeof(float) * n * cols), *bias = bc_malloc(sizeof(float) * rows);
             float *all = bc_malloc(sizeof(float) * n * rows), *one = bc_malloc(sizeof(float) * rows);
             float *ref = bc_malloc(sizeof(float) * n * rows);
@@ -128,6 +128,28 @@ static void test_linear_many(void) {
                     same &= memcmp(one, all + (size_t)i * rows, sizeof(float) * rows) == 0;
                 }
             }
+            // prepared (packed once): the same bits, with threads over columns
+            // (n < rows) and over rows (tall = more rows than weight rows)
+            enum { TALL = 170 };
+            float *tall_x = bc_malloc(sizeof(float) * TALL * cols), *tall = bc_malloc(sizeof(float) * TALL * rows);
+            float *tall_p = bc_malloc(sizeof(float) * TALL * rows);
+            for (int i = 0; i < TALL * cols; i++) tall_x[i] = randf(&rng);
+            int same_prepared = 1;
+            for (int threads = 1; threads <= 2; threads++) {
+                bc_ops_set_threads(threads);
+                bc_weight p = w;
+                bc_linear_many(tall, tall_x, &w, bias, TALL);
+                bc_weight_prepare(&p);
+                bc_linear_many(tall_p, x, &p, bias, n);
+                same_prepared &= memcmp(tall_p, all, sizeof(float) * n * rows) == 0;
+                bc_linear_many(tall_p, tall_x, &p, bias, TALL);
+                same_prepared &= memcmp(tall_p, tall, sizeof(float) * TALL * rows) == 0;
+                bc_weight_release(&p);
+                same_prepared &= p.prepared == NULL;
+            }
+            CHECK(same_prepared, "linear_many %s, %s kernel: a prepared weight gives the same bits (%d and %d rows, 1 and 2 threads)",
+                  bc_dtype_name(dts[d]), bc_sgemm_kernel_name(), n, TALL);
+            free(tall_x), free(tall), free(tall_p);
             float atol = 1e-6f * sqrtf((float)cols), err = tol_ratio(all, ref, (size_t)n * rows, atol, 1e-5f);
             CHECK(same, "linear_many %s, %s kernel: a row's bits the same alone and among %d, on 1 and 2 threads",
                   bc_dtype_name(dts[d]), bc_sgemm_kernel_name(), n);

@@ -47,7 +47,7 @@ static void test_linear(void) {
             int n = shapes[s][0], rows = shapes[s][1], cols = shapes[s][2];
             void *raw = bc_malloc((size_t)rows * cols * 4);
             for (int i = 0; i < rows * cols; i++) store(raw, dts[d], (size_t)i, randf(&rng));
-            bc_weight w = {dts[d], raw, rows, cols};
+            bc_weight w = {.dtype = dts[d], .data = raw, .rows = rows, .cols = cols};
             float *x = bc_malloc(sizeof(float) * n * cols), *bias = bc_malloc(sizeof(float) * rows);
             float *out = bc_malloc(sizeof(float) * n * rows), *ref = bc_malloc(sizeof(float) * n * rows);
             for (int i = 0; i < n * cols; i++) x[i] = randf(&rng);
