@@ -137,8 +137,9 @@ static void pack_b_trans_half(float *pb, const uint16_t *B, int bf16, int ldb, i
     }
 }
 
-// Writes the tile t[MR][NR] to C (m×n of it), adding to C when accumulate.
-static void store_tile(float *C, int ldc, const float *t, int m, int n, int accumulate) {
+// Writes the tile t[MR][NR] to C (m×n of it), adding to C when accumulate,
+// then adding bias[j] to column j when bias is not NULL.
+static void store_tile(float *C, int ldc, const float *t, int m, int n, int accumulate, const float *bias) {
     for (int r = 0; r < m; r++) {
         float *c = C + (size_t)r * ldc;
         const float *s = t + r * NR;
@@ -146,13 +147,16 @@ static void store_tile(float *C, int ldc, const float *t, int m, int n, int accu
             for (int j = 0; j < n; j++) c[j] += s[j];
         else
             memcpy(c, s, (size_t)n * sizeof *c);
+        if (bias)
+            for (int j = 0; j < n; j++) c[j] += bias[j];
     }
 }
 
 // ---- micro-kernels -----------------------------------------------------------------
 
 // The generic kernel: plain C, the same arithmetic as the definition.
-static void kernel_generic(int kc, const float *a, const float *b, float *C, int ldc, int m, int n, int accumulate) {
+static void kernel_generic(int kc, const float *a, const float *b, float *C, int ldc, int m, int n, int accumulate,
+                           const float *bias) {
     float t[MR * NR] = {0};
     for (int k = 0; k < kc; k++) {
         for (int r = 0; r < MR; r++) {
@@ -162,14 +166,15 @@ static void kernel_generic(int kc, const float *a, const float *b, float *C, int
         a += MR;
         b += NR;
     }
-    store_tile(C, ldc, t, m, n, accumulate);
+    store_tile(C, ldc, t, m, n, accumulate, bias);
 }
 
 #ifdef BC_HAVE_AVX512_KERNEL
 // 24 accumulators (12 rows × 2 vectors of 16) stay in registers for the
 // whole k loop; the loops over r are unrolled so the compiler can.
 __attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float *a, const float *b, float *C,
-                                                             int ldc, int m, int n, int accumulate) {
+                                                             int ldc, int m, int n, int accumulate,
+                                                             const float *bias) {
     __m512 c0[MR], c1[MR];
     // The tile of C is read (or written) after the k loop: fetch it now, so
     // its lines arrive while the loop runs.
@@ -201,6 +206,10 @@ __attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float
                 c0[r] = _mm512_add_ps(_mm512_loadu_ps(c), c0[r]);
                 c1[r] = _mm512_add_ps(_mm512_loadu_ps(c + 16), c1[r]);
             }
+            if (bias) {
+                c0[r] = _mm512_add_ps(c0[r], _mm512_loadu_ps(bias));
+                c1[r] = _mm512_add_ps(c1[r], _mm512_loadu_ps(bias + 16));
+            }
             _mm512_storeu_ps(c, c0[r]);
             _mm512_storeu_ps(c + 16, c1[r]);
         }
@@ -211,12 +220,14 @@ __attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float
             _mm512_storeu_ps(t + r * NR, c0[r]);
             _mm512_storeu_ps(t + r * NR + 16, c1[r]);
         }
-        store_tile(C, ldc, t, m, n, accumulate);
+        store_tile(C, ldc, t, m, n, accumulate, bias);
     }
 }
 #endif
 
-typedef void kernel_fn(int kc, const float *a, const float *b, float *C, int ldc, int m, int n, int accumulate);
+// C[m, n] (+)= a·b over kc steps (+ bias[n] after, when not NULL).
+typedef void kernel_fn(int kc, const float *a, const float *b, float *C, int ldc, int m, int n, int accumulate,
+                       const float *bias);
 
 static int force_generic;
 
@@ -234,12 +245,12 @@ const char *bc_sgemm_kernel_name(void) { return pick_kernel() == kernel_generic 
 
 // ---- the loops around the micro-kernel ----------------------------------------------
 
-// C[mc, nc] (+)= packed A block [mc, kc] · packed B block [kc, nc]: each B
-// panel stays in L1 while the A panels stream past it. The next B panel is
-// prefetched in slices, one per micro-kernel call, so it is in L1 when its
-// turn comes.
+// C[mc, nc] (+)= packed A block [mc, kc] · packed B block [kc, nc] (+ bias
+// [nc] after, when not NULL): each B panel stays in L1 while the A panels
+// stream past it. The next B panel is prefetched in slices, one per
+// micro-kernel call, so it is in L1 when its turn comes.
 static void macro_kernel(kernel_fn *kernel, int mc, int nc, int kc, const float *pa, const float *pb, float *C,
-                         int ldc, int accumulate) {
+                         int ldc, int accumulate, const float *bias) {
     int calls = (mc + MR - 1) / MR;
     size_t panel_lines = (size_t)kc * NR * sizeof(float) / 64, per_call = (panel_lines + calls - 1) / calls;
     for (int jr = 0; jr < nc; jr += NR) {
@@ -250,7 +261,8 @@ static void macro_kernel(kernel_fn *kernel, int mc, int nc, int kc, const float 
             int m = mc - ir < MR ? mc - ir : MR;
             for (size_t l = 0; next && l < per_call && line < panel_lines; l++, line++)
                 __builtin_prefetch(next + line * 64, 0, 3);
-            kernel(kc, pa + (size_t)ir * kc, pb + (size_t)jr * kc, C + (size_t)ir * ldc + jr, ldc, m, n, accumulate);
+            kernel(kc, pa + (size_t)ir * kc, pb + (size_t)jr * kc, C + (size_t)ir * ldc + jr, ldc, m, n, accumulate,
+                   bias ? bias + jr : NULL);
         }
     }
 }
@@ -328,7 +340,7 @@ static void sgemm_blocked(int M, int N, int K, const float *A, int lda, const vo
             for (int ic = 0; ic < M; ic += MC) {
                 int mc = M - ic < MC ? M - ic : MC;
                 pack_a(pack_a_buf, A + (size_t)ic * lda + pc, lda, mc, kc);
-                macro_kernel(kernel, mc, nc, kc, pack_a_buf, pack_b_buf, C + (size_t)ic * ldc + jc, ldc, acc);
+                macro_kernel(kernel, mc, nc, kc, pack_a_buf, pack_b_buf, C + (size_t)ic * ldc + jc, ldc, acc, NULL);
             }
         }
     }
@@ -395,11 +407,12 @@ void bc_sgemm_pack_wt(int threads, float *Bp, const void *W, int w_type, int ldw
 // its part of B, and packs all of A): whichever duplicates less. Rows go in
 // whole MR panels, columns in whole NR panels; the k loop of an element is
 // the same either way.
-void bc_sgemm_wt_packed(int threads, int M, int N, int K, const float *A, int lda, const float *Bp, float *C,
-                        int ldc) {
+void bc_sgemm_wt_packed(int threads, int M, int N, int K, const float *A, int lda, const float *Bp, const float *bias,
+                        float *C, int ldc) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) {
-        for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof *C);
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = bias ? bias[j] : 0.0f;
         return;
     }
     int row_panels = (M + MR - 1) / MR, col_panels = (N + NR - 1) / NR, by_rows = M > N;
@@ -423,8 +436,9 @@ void bc_sgemm_wt_packed(int threads, int M, int N, int K, const float *A, int ld
                 for (int pc = 0; pc < K; pc += KC) {
                     int kc = K - pc < KC ? K - pc : KC;
                     pack_a(pa, A + (size_t)ic * lda + pc, lda, mc, kc);
+                    const float *last = pc + kc == K && bias ? bias + j0 : NULL;  // the bias joins the last block
                     macro_kernel(kernel, mc, j1 - j0, kc, pa, Bp + (size_t)pc * np + (size_t)j0 * kc,
-                                 C + (size_t)ic * ldc + j0, ldc, pc > 0);
+                                 C + (size_t)ic * ldc + j0, ldc, pc > 0, last);
                 }
             }
         }
@@ -459,7 +473,7 @@ void bc_sgemm_packed(int M, int N, int K, const float *Ap, const float *Bp, floa
         const float *a = Ap + (size_t)pc * mp, *b = Bp + (size_t)pc * np;
         for (int ic = 0; ic < M; ic += MC) {
             int mc = M - ic < MC ? M - ic : MC;
-            macro_kernel(kernel, mc, N, kc, a + (size_t)ic * kc, b, C + (size_t)ic * ldc, ldc, acc);
+            macro_kernel(kernel, mc, N, kc, a + (size_t)ic * kc, b, C + (size_t)ic * ldc, ldc, acc, NULL);
         }
     }
 }

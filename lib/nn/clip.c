@@ -504,16 +504,20 @@ static float *acts_alloc(acts_t *a, int T, int W, int M) {
 
 static void linear(float *out, const float *x, const linear_t *l, int n) { bc_linear_many(out, x, &l->w, l->b, n); }
 
-// x [T, W] += self-attention of ln1(x) (causal for text).
-static void attention_forward(const tower_t *t, const block_t *b, float *x, int T, int causal, acts_t *a) {
+// x [r0, r0 + n) += self-attention of ln1(x) over all T tokens (causal for
+// text, where then r0 + n = T): rows outside [r0, r0 + n) serve only as keys
+// and values. n = T, r0 = 0 for every layer but a tower's last, whose
+// output rows the caller may not all need.
+static void attention_forward(const tower_t *t, const block_t *b, float *x, int T, int causal, int r0, int n,
+                              acts_t *a) {
     int W = t->cfg.width, hd = W / t->cfg.heads;
     bc_layernorm(a->h, x, b->ln1.w, b->ln1.b, T, W, t->cfg.eps);
-    linear(a->q, a->h, &b->q, T);
+    linear(a->q, a->h + (size_t)r0 * W, &b->q, n);
     linear(a->k, a->h, &b->k, T);
     linear(a->v, a->h, &b->v, T);
-    bc_attention(a->att, a->q, a->k, a->v, T, T, t->cfg.heads, t->cfg.heads, hd, W, causal, 1.0f / sqrtf((float)hd));
-    linear(a->h, a->att, &b->out, T);
-    bc_add(x, a->h, (size_t)T * (size_t)W);
+    bc_attention(a->att, a->q, a->k, a->v, n, T, t->cfg.heads, t->cfg.heads, hd, W, causal, 1.0f / sqrtf((float)hd));
+    linear(a->h, a->att, &b->out, n);
+    bc_add(x + (size_t)r0 * W, a->h, (size_t)n * (size_t)W);
 }
 
 // x [T, W] += fc2(act(fc1(ln2(x)))).
@@ -527,14 +531,22 @@ static void mlp_forward(const tower_t *t, const block_t *b, float *x, int T, act
     bc_add(x, a->h, (size_t)T * (size_t)W);
 }
 
-static void tower_forward(const tower_t *t, float *x, int T, int causal, acts_t *a) {
+// Every layer over x [T, W]; the last computes only rows [r0, r0 + n) (what
+// the caller pools: a ViT's CLS token, a causal text's last token). A row's
+// result is the same bits either way (ops.h: rows never depend on the rows
+// beside them), and ViT-H-14's last layer costs a sixth of a full one.
+static void tower_forward(const tower_t *t, float *x, int T, int causal, int r0, int n, acts_t *a) {
+    int W = t->cfg.width;
     for (int i = 0; i < t->cfg.layers; i++) {
-        attention_forward(t, &t->blocks[i], x, T, causal, a);
-        mlp_forward(t, &t->blocks[i], x, T, a);
+        int last = i == t->cfg.layers - 1;
+        attention_forward(t, &t->blocks[i], x, T, causal, last ? r0 : 0, last ? n : T, a);
+        mlp_forward(t, &t->blocks[i], last ? x + (size_t)r0 * W : x, last ? n : T, a);
     }
 }
 
-void bc_clip_vision_tokens(const bc_clip *m, const float *img, float *x) {
+// The vision tower over one image into x [T, W]; the last layer computes
+// the first n_out rows only.
+static void vision_forward(const bc_clip *m, const float *img, float *x, int n_out) {
     const bc_clip_config *c = &m->cfg;
     int S = c->image_size, P = c->patch_size, g = S / P, np = g * g, T = np + 1, W = c->vision.width;
     int patch_len = 3 * P * P;
@@ -556,9 +568,15 @@ void bc_clip_vision_tokens(const bc_clip *m, const float *img, float *x) {
     bc_linear_many(x + W, patches, &m->patch, NULL, np);   // tokens 1..np: patches in raster order
     bc_add(x, m->vision_pos, (size_t)T * (size_t)W);
     bc_layernorm(x, x, m->pre_norm.w, m->pre_norm.b, T, W, c->vision.eps);
-    tower_forward(&m->vision, x, T, 0, &a);
+    tower_forward(&m->vision, x, T, 0, 0, n_out, &a);
     free(patches);
     free(block);
+}
+
+void bc_clip_vision_tokens(const bc_clip *m, const float *img, float *x) {
+    const bc_clip_config *c = &m->cfg;
+    int g = c->image_size / c->patch_size;
+    vision_forward(m, img, x, g * g + 1);
 }
 
 void bc_clip_vision_post_norm(const bc_clip *m, float *out, const float *x, int n) {
@@ -571,8 +589,8 @@ void bc_clip_encode_image(const bc_clip *m, const float *chw, int n_images, floa
     float *x = bc_malloc(((size_t)T * (size_t)W + (size_t)W) * sizeof *x);  // [T, W]
     float *pooled = x + (size_t)T * (size_t)W;                              // [W]
     for (int n = 0; n < n_images; n++) {
-        bc_clip_vision_tokens(m, chw + (size_t)n * 3 * (size_t)S * (size_t)S, x);
-        bc_clip_vision_post_norm(m, pooled, x, 1);  // token 0 only
+        vision_forward(m, chw + (size_t)n * 3 * (size_t)S * (size_t)S, x, 1);  // CLS pooling: token 0 only
+        bc_clip_vision_post_norm(m, pooled, x, 1);
         bc_linear(out + (size_t)n * (size_t)c->embed_dim, pooled, &m->vision_proj, NULL, 1);
     }
     free(x);
@@ -615,7 +633,7 @@ int bc_clip_encode_text(const bc_clip *m, const int32_t *ids, int len, float *ou
         for (int j = 0; j < W; j++) x[(size_t)t * W + j] = bc_weight_at(&m->token_emb, base + (size_t)j);
     }
     bc_add(x, m->text_pos, (size_t)T * (size_t)W);
-    tower_forward(&m->text, x, T, 1, &a);
+    tower_forward(&m->text, x, T, 1, p, 1, &a);  // pooled: row p = T − 1
     bc_layernorm(pooled, x + (size_t)p * (size_t)W, m->final_norm.w, m->final_norm.b, 1, W, c->text.eps);
     bc_linear(out, pooled, &m->text_proj, NULL, 1);
     free(x);

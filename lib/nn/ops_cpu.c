@@ -105,10 +105,11 @@ void bc_weight_release(bc_weight *w) {
 void bc_linear_many(float *out, const float *x, const bc_weight *w, const float *bias, int n) {
     int rows = w->rows, cols = w->cols;
     if (n <= 0 || rows <= 0) return;
-    if (w->prepared)
-        bc_sgemm_wt_packed(bc_ops_threads(), n, rows, cols, x, cols, w->prepared, out, rows);
-    else
-        bc_sgemm_wt(bc_ops_threads(), n, rows, cols, x, cols, w->data, sgemm_type(w), cols, out, rows);
+    if (w->prepared) {  // the bias is added as each tile is stored
+        bc_sgemm_wt_packed(bc_ops_threads(), n, rows, cols, x, cols, w->prepared, bias, out, rows);
+        return;
+    }
+    bc_sgemm_wt(bc_ops_threads(), n, rows, cols, x, cols, w->data, sgemm_type(w), cols, out, rows);
     if (bias)
         for (int i = 0; i < n; i++)
             for (int r = 0; r < rows; r++) out[(size_t)i * rows + r] += bias[r];
@@ -279,14 +280,15 @@ enum { ATT_QB = 64 };
 //
 // A work unit takes one head and QT = 32 queries (one packed-B panel of the
 // GEMM) and computes everything transposed:
-//   sᵀ [nk, QT] = k_h · q_blockᵀ       (A: the head's keys, packed once)
-//   softmax down each column of sᵀ      (the 32 queries are the 32 lanes)
-//   outᵀ [hd, QT] = v_hᵀ · sᵀ           (A: the head's values, packed once)
+//   sᵀ [nk, QT] = k_h · (scale · q_block)ᵀ  (A: the head's keys, packed once)
+//   e = exp(sᵀ − max) down each column      (the 32 queries are the 32 lanes)
+//   outᵀ [hd, QT] = v_hᵀ · e / Σe           (A: the head's values, packed once)
 // sᵀ in row-major [nk, QT] *is* the packed layout of the second GEMM's B, so
 // the weights are never repacked, and the softmax runs on whole vectors with
 // no horizontal sums. (The untransposed way, softmax along rows and then a
 // packing pass, took 17% of score-det's time on OWLv2's 3601 tokens; this
-// softmax takes 12%, and the whole run went from 12.7 to 11.2 s.)
+// softmax takes 12%, and the whole run went from 12.7 to 11.2 s.) The 1/Σe
+// of each query multiplies its hd outputs, not its nk weights.
 // Every query is one lane of the same vector operations wherever it falls
 // in a block, so its output has the same bits whatever nq is.
 enum { QT = BC_SGEMM_NR };
@@ -306,33 +308,31 @@ static void pack_kv_transposed(float *kp, float *vtp, const float *kh, const flo
         }
 }
 
-// softmax(scale · column) for each of the QT columns of st [nk, QT]. Each
-// lane's max, exponentials and (sequential) sum are its own.
+// The unnormalised softmax of each of the QT columns of st [nk, QT] (the
+// scale is already in the queries): e = exp(s − max) in place; returns each
+// column's 1 / Σe in inv, which the caller applies to the (much smaller)
+// output instead of to every weight. Each lane's max, exponentials and
+// (sequential) sum are its own.
 BC_ATT_CLONES
-static void attention_columns(float *st, int nk, float scale) {
-    float max[QT], sum[QT];
-    for (int i = 0; i < QT; i++) max[i] = -INFINITY, sum[i] = 0.0f;
-    for (int j = 0; j < nk; j++) {
-        float *r = st + (size_t)j * QT;
+static void attention_columns(float *st, int nk, float *inv) {
+    enum { L = 16 };  // a column group: one AVX-512 vector, whose max and sum stay in registers
+    for (int c = 0; c < QT; c += L) {
+        float max[L], sum[L];
+        for (int i = 0; i < L; i++) max[i] = -INFINITY, sum[i] = 0.0f;
+        for (int j = 0; j < nk; j++) {
+            const float *r = st + (size_t)j * QT + c;
 #pragma omp simd
-        for (int i = 0; i < QT; i++) {
-            r[i] *= scale;
-            max[i] = r[i] > max[i] ? r[i] : max[i];
+            for (int i = 0; i < L; i++) max[i] = r[i] > max[i] ? r[i] : max[i];
         }
-    }
-    for (int j = 0; j < nk; j++) {
-        float *r = st + (size_t)j * QT;
+        for (int j = 0; j < nk; j++) {
+            float *r = st + (size_t)j * QT + c;
 #pragma omp simd
-        for (int i = 0; i < QT; i++) {
-            r[i] = bc_vexp(r[i] - max[i]);
-            sum[i] += r[i];
+            for (int i = 0; i < L; i++) {
+                r[i] = bc_vexp(r[i] - max[i]);
+                sum[i] += r[i];
+            }
         }
-    }
-    for (int i = 0; i < QT; i++) sum[i] = 1.0f / sum[i];
-    for (int j = 0; j < nk; j++) {
-        float *r = st + (size_t)j * QT;
-#pragma omp simd
-        for (int i = 0; i < QT; i++) r[i] *= sum[i];
+        for (int i = 0; i < L; i++) inv[c + i] = 1.0f / sum[i];
     }
 }
 
@@ -359,15 +359,16 @@ static void attention_full(float *out, const float *q, const float *k, const flo
         for (int u = 0; u < units; u++) {
             int h = u / qblocks, i0 = u % qblocks * QT, m = nq - i0 < QT ? nq - i0 : QT;
             const float *kp = packed + (size_t)(h / group) * head_floats, *vtp = kp + k_floats;
-            for (int d = 0; d < hd; d++)  // q_blockᵀ, zeros past the last query
+            for (int d = 0; d < hd; d++)  // (scale · q_block)ᵀ, zeros past the last query
                 for (int i = 0; i < QT; i++)
-                    qt[(size_t)d * QT + i] = i < m ? q[(size_t)(i0 + i) * q_stride + (size_t)h * hd + d] : 0.0f;
+                    qt[(size_t)d * QT + i] = i < m ? scale * q[(size_t)(i0 + i) * q_stride + (size_t)h * hd + d] : 0.0f;
+            float inv[QT];
             bc_sgemm_packed(nk, QT, hd, kp, qt, st, QT, 0);
-            attention_columns(st, nk, scale);
+            attention_columns(st, nk, inv);
             bc_sgemm_packed(hd, QT, nk, vtp, st, ot, QT, 0);
             for (int i = 0; i < m; i++) {
                 float *o = out + (size_t)(i0 + i) * q_stride + (size_t)h * hd;
-                for (int d = 0; d < hd; d++) o[d] = ot[(size_t)d * QT + i];
+                for (int d = 0; d < hd; d++) o[d] = ot[(size_t)d * QT + i] * inv[i];
             }
         }
         free(qt);
