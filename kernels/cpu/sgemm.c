@@ -279,7 +279,8 @@ static float *aligned_floats(size_t n) {
 // kept for the next ones, freed when the thread ends (a thread-specific key's
 // destructor: the worker threads of lib/batch.c come and go).
 typedef struct {
-    float *a, *b;  // [MC·KC], [KC·(NC + NR)]
+    float *a, *b;   // [MC·KC], [KC·(NC + NR)]
+    float *shared;  // [2·MC·KC]: A blocks this thread's team packs together (allocated on first use)
 } pack_bufs;
 
 static pthread_key_t pack_key;
@@ -289,6 +290,7 @@ static void pack_bufs_free(void *p) {
     pack_bufs *pb = p;
     free(pb->a);
     free(pb->b);
+    free(pb->shared);
     free(pb);
 }
 
@@ -303,6 +305,7 @@ static pack_bufs *thread_pack_bufs(void) {
         pb = malloc(sizeof *pb);
         if (!pb) abort();
         pb->a = aligned_floats((size_t)MC * KC);
+        pb->shared = NULL;
         pb->b = aligned_floats((size_t)KC * (NC + NR));
         if (pthread_setspecific(pack_key, pb) != 0) abort();
     }
@@ -403,10 +406,15 @@ void bc_sgemm_pack_wt(int threads, float *Bp, const void *W, int w_type, int ldw
 }
 
 // Threads split the rows when there are more rows than columns (each packs
-// only its rows of A, and reads all of B), the columns otherwise (each reads
-// its part of B, and packs all of A): whichever duplicates less. Rows go in
-// whole MR panels, columns in whole NR panels; the k loop of an element is
-// the same either way.
+// only its rows of A, and reads all of B), the columns otherwise (they pack
+// each block of A together, then share it): either way nothing is done
+// twice. The work is handed out in pieces as threads come free (blocks of MC
+// rows; chunks of COL_CHUNK columns), not in fixed halves: on a shared
+// machine one core is often slower than the other, and fixed halves left
+// the fast one waiting (~8% of score-hps's time went to that wait). The k
+// loop of an element is the same whichever thread computes it.
+enum { COL_CHUNK = 4 * NR };
+
 void bc_sgemm_wt_packed(int threads, int M, int N, int K, const float *A, int lda, const float *Bp, const float *bias,
                         float *C, int ldc) {
     if (M <= 0 || N <= 0) return;
@@ -415,31 +423,46 @@ void bc_sgemm_wt_packed(int threads, int M, int N, int K, const float *A, int ld
             for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = bias ? bias[j] : 0.0f;
         return;
     }
-    int row_panels = (M + MR - 1) / MR, col_panels = (N + NR - 1) / NR, by_rows = M > N;
-    size_t np = (size_t)col_panels * NR;
-#pragma omp parallel num_threads(threads) if (threads > 1 && (by_rows ? row_panels : col_panels) > 1)
-    {
-        int nt = 1, t = 0;
-#ifdef _OPENMP
-        nt = omp_get_num_threads();
-        t = omp_get_thread_num();
-#endif
-        int parts = by_rows ? row_panels : col_panels;
-        int q0 = (int)((long)parts * t / nt), q1 = (int)((long)parts * (t + 1) / nt);
-        int i0 = by_rows ? q0 * MR : 0, i1 = by_rows ? (q1 * MR < M ? q1 * MR : M) : M;
-        int j0 = by_rows ? 0 : q0 * NR, j1 = by_rows ? N : (q1 * NR < N ? q1 * NR : N);
-        if (i1 > i0 && j1 > j0) {
+    size_t np = (size_t)(N + NR - 1) / NR * NR;
+    kernel_fn *kernel = pick_kernel();
+    int row_blocks = (M + MC - 1) / MC, col_chunks = (N + COL_CHUNK - 1) / COL_CHUNK;
+    if (M > N || threads <= 1 || col_chunks < 2) {
+#pragma omp parallel for schedule(dynamic) num_threads(threads) if (threads > 1 && row_blocks > 1)
+        for (int rb = 0; rb < row_blocks; rb++) {
+            int ic = rb * MC, mc = M - ic < MC ? M - ic : MC;
             float *pa = thread_pack_bufs()->a;
-            kernel_fn *kernel = pick_kernel();
-            for (int ic = i0; ic < i1; ic += MC) {
-                int mc = i1 - ic < MC ? i1 - ic : MC;
-                for (int pc = 0; pc < K; pc += KC) {
-                    int kc = K - pc < KC ? K - pc : KC;
-                    pack_a(pa, A + (size_t)ic * lda + pc, lda, mc, kc);
-                    const float *last = pc + kc == K && bias ? bias + j0 : NULL;  // the bias joins the last block
-                    macro_kernel(kernel, mc, j1 - j0, kc, pa, Bp + (size_t)pc * np + (size_t)j0 * kc,
-                                 C + (size_t)ic * ldc + j0, ldc, pc > 0, last);
-                }
+            for (int pc = 0; pc < K; pc += KC) {
+                int kc = K - pc < KC ? K - pc : KC;
+                const float *last = pc + kc == K ? bias : NULL;  // the bias joins the last block
+                pack_a(pa, A + (size_t)ic * lda + pc, lda, mc, kc);
+                macro_kernel(kernel, mc, N, kc, pa, Bp + (size_t)pc * np, C + (size_t)ic * ldc, ldc, pc > 0, last);
+            }
+        }
+        return;
+    }
+    pack_bufs *bufs = thread_pack_bufs();
+    if (!bufs->shared) bufs->shared = aligned_floats((size_t)2 * MC * KC);
+    float *shared = bufs->shared;
+#pragma omp parallel num_threads(threads)
+    for (int ic = 0, step = 0; ic < M; ic += MC) {
+        int mc = M - ic < MC ? M - ic : MC, panels = (mc + MR - 1) / MR;
+        for (int pc = 0; pc < K; pc += KC, step++) {
+            int kc = K - pc < KC ? K - pc : KC;
+            // two buffers in turn: a thread may pack the next block while
+            // another still multiplies by this one (the packing loop's
+            // barrier keeps it from reaching the block after)
+            float *pa = shared + (size_t)(step % 2) * MC * KC;
+            const float *last = pc + kc == K ? bias : NULL;
+#pragma omp for schedule(static)
+            for (int p = 0; p < panels; p++) {
+                int r0 = p * MR, m = mc - r0 < MR ? mc - r0 : MR;
+                pack_a(pa + (size_t)r0 * kc, A + (size_t)(ic + r0) * lda + pc, lda, m, kc);
+            }
+#pragma omp for schedule(dynamic) nowait
+            for (int ch = 0; ch < col_chunks; ch++) {
+                int j0 = ch * COL_CHUNK, nc = N - j0 < COL_CHUNK ? N - j0 : COL_CHUNK;
+                macro_kernel(kernel, mc, nc, kc, pa, Bp + (size_t)pc * np + (size_t)j0 * kc, C + (size_t)ic * ldc + j0,
+                             ldc, pc > 0, last ? last + j0 : NULL);
             }
         }
     }

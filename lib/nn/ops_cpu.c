@@ -347,7 +347,7 @@ static void attention_full(float *out, const float *q, const float *k, const flo
     size_t work = (size_t)nq * nk * hd * n_heads;
 #pragma omp parallel num_threads(threads) if (threads > 1 && work > 65536)
     {
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic)
         for (int g = 0; g < n_kv_heads; g++) {
             float *kp = packed + (size_t)g * head_floats;
             pack_kv_transposed(kp, kp + k_floats, k + (size_t)g * hd, v + (size_t)g * hd, nk, hd, kv_stride);
@@ -355,7 +355,7 @@ static void attention_full(float *out, const float *q, const float *k, const flo
         // this thread's q blockᵀ [hd, QT], sᵀ [nk, QT], outᵀ [hd, QT]
         float *qt = bc_malloc(((size_t)hd * QT * 2 + (size_t)nk * QT) * sizeof *qt);
         float *ot = qt + (size_t)hd * QT, *st = ot + (size_t)hd * QT;
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic)  // as threads come free: a shared machine's cores run at uneven speeds
         for (int u = 0; u < units; u++) {
             int h = u / qblocks, i0 = u % qblocks * QT, m = nq - i0 < QT ? nq - i0 : QT;
             const float *kp = packed + (size_t)(h / group) * head_floats, *vtp = kp + k_floats;
