@@ -156,7 +156,8 @@ static void store_tile(float *C, int ldc, const float *t, int m, int n, int accu
 
 // The generic kernel: plain C, the same arithmetic as the definition.
 static void kernel_generic(int kc, const float *a, const float *b, float *C, int ldc, int m, int n, int accumulate,
-                           const float *bias) {
+                           const float *bias, const char *pf, int pf_lines) {
+    (void)pf, (void)pf_lines;
     float t[MR * NR] = {0};
     for (int k = 0; k < kc; k++) {
         for (int r = 0; r < MR; r++) {
@@ -174,7 +175,7 @@ static void kernel_generic(int kc, const float *a, const float *b, float *C, int
 // whole k loop; the loops over r are unrolled so the compiler can.
 __attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float *a, const float *b, float *C,
                                                              int ldc, int m, int n, int accumulate,
-                                                             const float *bias) {
+                                                             const float *bias, const char *pf, int pf_lines) {
     __m512 c0[MR], c1[MR];
     // The tile of C is read (or written) after the k loop: fetch it now, so
     // its lines arrive while the loop runs.
@@ -187,8 +188,10 @@ __attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float
     for (int k = 0; k < kc; k++) {
         __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
         // the A panel comes from L2: ask for it 16 steps ahead (reading
-        // past the panel's end is harmless for a prefetch)
+        // past the panel's end is harmless for a prefetch); and a slice of
+        // the B panel the next calls will use, a line per step
         _mm_prefetch((const char *)(a + 16 * MR), _MM_HINT_T0);
+        if (k < pf_lines) _mm_prefetch(pf + (size_t)k * 64, _MM_HINT_T0);
 #pragma GCC unroll 12
         for (int r = 0; r < MR; r++) {
             __m512 ar = _mm512_set1_ps(a[r]);
@@ -225,9 +228,10 @@ __attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float
 }
 #endif
 
-// C[m, n] (+)= a·b over kc steps (+ bias[n] after, when not NULL).
+// C[m, n] (+)= a·b over kc steps (+ bias[n] after, when not NULL); on the
+// way, fetches pf_lines cache lines from pf into L1.
 typedef void kernel_fn(int kc, const float *a, const float *b, float *C, int ldc, int m, int n, int accumulate,
-                       const float *bias);
+                       const float *bias, const char *pf, int pf_lines);
 
 static int force_generic;
 
@@ -251,18 +255,18 @@ const char *bc_sgemm_kernel_name(void) { return pick_kernel() == kernel_generic 
 // micro-kernel call, so it is in L1 when its turn comes.
 static void macro_kernel(kernel_fn *kernel, int mc, int nc, int kc, const float *pa, const float *pb, float *C,
                          int ldc, int accumulate, const float *bias) {
-    int calls = (mc + MR - 1) / MR;
-    size_t panel_lines = (size_t)kc * NR * sizeof(float) / 64, per_call = (panel_lines + calls - 1) / calls;
+    int calls = (mc + MR - 1) / MR, panel_lines = kc * NR * (int)sizeof(float) / 64;
+    int per_call = (panel_lines + calls - 1) / calls;  // at most kc: the kernel fetches a line per k step
+    if (per_call > kc) per_call = kc;
     for (int jr = 0; jr < nc; jr += NR) {
         int n = nc - jr < NR ? nc - jr : NR;
-        const char *next = jr + NR < nc ? (const char *)(pb + (size_t)(jr + NR) * kc) : NULL;
-        size_t line = 0;
-        for (int ir = 0; ir < mc; ir += MR) {
+        const char *next = (const char *)(pb + (size_t)(jr + NR) * kc);
+        for (int ir = 0, line = 0; ir < mc; ir += MR, line += per_call) {
             int m = mc - ir < MR ? mc - ir : MR;
-            for (size_t l = 0; next && l < per_call && line < panel_lines; l++, line++)
-                __builtin_prefetch(next + line * 64, 0, 3);
+            int lines = jr + NR >= nc || line >= panel_lines ? 0
+                        : panel_lines - line < per_call ? panel_lines - line : per_call;
             kernel(kc, pa + (size_t)ir * kc, pb + (size_t)jr * kc, C + (size_t)ir * ldc + jr, ldc, m, n, accumulate,
-                   bias ? bias + jr : NULL);
+                   bias ? bias + jr : NULL, next + (size_t)line * 64, lines);
         }
     }
 }

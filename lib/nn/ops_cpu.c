@@ -8,6 +8,7 @@
 #include "../../kernels/cpu/gemv.h"
 #include "../../kernels/cpu/norm.h"
 #include "../../kernels/cpu/sgemm.h"
+#include "../../kernels/cpu/softmax.h"
 #include "../../kernels/cpu/vexp.h"
 
 #include <cblas.h>
@@ -280,18 +281,20 @@ enum { ATT_QB = 64 };
 //
 // A work unit takes one head and QT = 32 queries (one packed-B panel of the
 // GEMM) and computes everything transposed:
-//   sᵀ [nk, QT] = k_h · (scale · q_block)ᵀ  (A: the head's keys, packed once)
-//   e = exp(sᵀ − max) down each column      (the 32 queries are the 32 lanes)
-//   outᵀ [hd, QT] = v_hᵀ · e / Σe           (A: the head's values, packed once)
+//   sᵀ [nk, QT] = k_h · (scale · log2 e · q_block)ᵀ  (A: the keys, packed once)
+//   e = 2^(sᵀ − max) down each column  (the 32 queries are the 32 lanes;
+//                                       kernels/cpu/softmax.c)
+//   outᵀ [hd, QT] = v_hᵀ · e / Σe      (A: the head's values, packed once)
 // sᵀ in row-major [nk, QT] *is* the packed layout of the second GEMM's B, so
 // the weights are never repacked, and the softmax runs on whole vectors with
 // no horizontal sums. (The untransposed way, softmax along rows and then a
 // packing pass, took 17% of score-det's time on OWLv2's 3601 tokens; this
-// softmax takes 12%, and the whole run went from 12.7 to 11.2 s.) The 1/Σe
-// of each query multiplies its hd outputs, not its nk weights.
+// way, 12% with vexp.h's exp, less with softmax.c's 2^x.) The 1/Σe of each
+// query multiplies its hd outputs, not its nk weights.
 // Every query is one lane of the same vector operations wherever it falls
 // in a block, so its output has the same bits whatever nq is.
 enum { QT = BC_SGEMM_NR };
+_Static_assert((int)QT == (int)BC_SOFTMAX_LANES, "a query block is one packed-B panel and one row of softmax lanes");
 
 // The head's keys k_h [nk, hd] as the A operand (panels of MR keys) and its
 // values v_hᵀ [hd, nk] as another (panels of MR dimensions: MR consecutive
@@ -308,39 +311,12 @@ static void pack_kv_transposed(float *kp, float *vtp, const float *kh, const flo
         }
 }
 
-// The unnormalised softmax of each of the QT columns of st [nk, QT] (the
-// scale is already in the queries): e = exp(s − max) in place; returns each
-// column's 1 / Σe in inv, which the caller applies to the (much smaller)
-// output instead of to every weight. Each lane's max, exponentials and
-// (sequential) sum are its own.
-BC_ATT_CLONES
-static void attention_columns(float *st, int nk, float *inv) {
-    enum { L = 16 };  // a column group: one AVX-512 vector, whose max and sum stay in registers
-    for (int c = 0; c < QT; c += L) {
-        float max[L], sum[L];
-        for (int i = 0; i < L; i++) max[i] = -INFINITY, sum[i] = 0.0f;
-        for (int j = 0; j < nk; j++) {
-            const float *r = st + (size_t)j * QT + c;
-#pragma omp simd
-            for (int i = 0; i < L; i++) max[i] = r[i] > max[i] ? r[i] : max[i];
-        }
-        for (int j = 0; j < nk; j++) {
-            float *r = st + (size_t)j * QT + c;
-#pragma omp simd
-            for (int i = 0; i < L; i++) {
-                r[i] = bc_vexp(r[i] - max[i]);
-                sum[i] += r[i];
-            }
-        }
-        for (int i = 0; i < L; i++) inv[c + i] = 1.0f / sum[i];
-    }
-}
-
 static void attention_full(float *out, const float *q, const float *k, const float *v, int nq, int nk, int n_heads,
                            int n_kv_heads, int hd, int kv_stride, float scale) {
     int group = n_heads / n_kv_heads, q_stride = n_heads * hd;
     int qblocks = (nq + QT - 1) / QT, units = n_heads * qblocks;
     int threads = bc_ops_threads() < units ? bc_ops_threads() : units;
+    float scale_log2e = scale * 1.44269504088896341f;
     size_t k_floats = bc_sgemm_packed_a_floats(nk, hd), vt_floats = bc_sgemm_packed_a_floats(hd, nk);
     size_t head_floats = k_floats + vt_floats;
     float *packed = bc_malloc((size_t)n_kv_heads * head_floats * sizeof *packed);
@@ -359,12 +335,15 @@ static void attention_full(float *out, const float *q, const float *k, const flo
         for (int u = 0; u < units; u++) {
             int h = u / qblocks, i0 = u % qblocks * QT, m = nq - i0 < QT ? nq - i0 : QT;
             const float *kp = packed + (size_t)(h / group) * head_floats, *vtp = kp + k_floats;
-            for (int d = 0; d < hd; d++)  // (scale · q_block)ᵀ, zeros past the last query
-                for (int i = 0; i < QT; i++)
-                    qt[(size_t)d * QT + i] = i < m ? scale * q[(size_t)(i0 + i) * q_stride + (size_t)h * hd + d] : 0.0f;
+            // (scale · log2(e) · q_block)ᵀ, zeros past the last query:
+            // the scores come out in base 2 for the softmax's 2^x
+            for (int i = 0; i < QT; i++) {
+                const float *qi = i < m ? q + (size_t)(i0 + i) * q_stride + (size_t)h * hd : NULL;
+                for (int d = 0; d < hd; d++) qt[(size_t)d * QT + i] = qi ? scale_log2e * qi[d] : 0.0f;
+            }
             float inv[QT];
             bc_sgemm_packed(nk, QT, hd, kp, qt, st, QT, 0);
-            attention_columns(st, nk, inv);
+            bc_softmax_columns_exp2(st, nk, inv);
             bc_sgemm_packed(hd, QT, nk, vtp, st, ot, QT, 0);
             for (int i = 0; i < m; i++) {
                 float *o = out + (size_t)(i0 + i) * q_stride + (size_t)h * hd;

@@ -9,6 +9,7 @@
 
 #include "../../kernels/cpu/gemv.h"
 #include "../../kernels/cpu/sgemm.h"
+#include "../../kernels/cpu/softmax.h"
 
 static float randf(bc_rng *r) { return (float)(bc_rng_uniform(r) * 2.0 - 1.0); }
 
@@ -209,6 +210,7 @@ static void test_attention_rows(void) {
         float scale = 1.0f / sqrtf((float)hd);
         for (int generic = 0; generic <= 1; generic++) {
             bc_sgemm_force_generic(generic);
+            bc_softmax_force_generic(generic);
             bc_attention(out, q, k, v, nq, nk, nh, nkv, hd, kv_stride, cases[c].causal, scale);
             int same = 1;
             for (int i = 0; i < nq; i++) {
@@ -220,6 +222,7 @@ static void test_attention_rows(void) {
                   cases[c].causal ? "causal" : "full", nq, nk, nh, nkv, bc_sgemm_kernel_name());
         }
         bc_sgemm_force_generic(0);
+        bc_softmax_force_generic(0);
         free(q), free(k), free(v), free(out), free(one);
     }
 }

@@ -1,0 +1,99 @@
+// softmax.c: the exponentials of attention over many keys (OWLv2's 3601
+// tokens: 1.9 G per image), where the exponential itself is the cost.
+//
+// vexp.h's e^x clamps its input and builds 2ⁿ from bits so that any
+// compiler can vectorise it on any SIMD level: ~28 vector operations for 16
+// values. For softmax inputs (x − max <= 0, in base 2 thanks to log2(e)
+// folded into the queries) AVX-512 has the pieces of a shorter one:
+//   n = round(x)            vrndscaleps
+//   r = x − n in [−½, ½]
+//   2^r by its Taylor series to degree 7 (relative error < 5e-9, below
+//       float's rounding), fused multiply-adds
+//   2^r · 2ⁿ                 vscalefps, which also underflows to exact
+//                            zero for very negative x: no clamping needed
+// ~11 operations: measured 30 -> ~12 cycles per key row of 32 lanes.
+#include "softmax.h"
+
+#include <math.h>
+
+#include "clones.h"
+#include "vexp.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define BC_HAVE_AVX512_SOFTMAX 1
+#endif
+
+enum { L = BC_SOFTMAX_LANES };
+
+static int force_generic;
+
+void bc_softmax_force_generic(int on) { force_generic = on; }
+
+BC_CLONES
+static void columns_generic(float *st, int n, float *inv) {
+    float max[L], sum[L];
+    for (int i = 0; i < L; i++) max[i] = -INFINITY, sum[i] = 0.0f;
+    for (int j = 0; j < n; j++) {
+        const float *r = st + (size_t)j * L;
+#pragma omp simd
+        for (int i = 0; i < L; i++) max[i] = r[i] > max[i] ? r[i] : max[i];
+    }
+    for (int j = 0; j < n; j++) {
+        float *r = st + (size_t)j * L;
+#pragma omp simd
+        for (int i = 0; i < L; i++) {
+            r[i] = bc_vexp((r[i] - max[i]) * 0.693147180559945309f);
+            sum[i] += r[i];
+        }
+    }
+    for (int i = 0; i < L; i++) inv[i] = 1.0f / sum[i];
+}
+
+#ifdef BC_HAVE_AVX512_SOFTMAX
+// 2^x for x <= 0 (and any x whose 2^x is a float), 16 lanes.
+__attribute__((target("avx512f"))) static inline __m512 exp2_avx512(__m512 x) {
+    __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_sub_ps(x, n);  // exact
+    // 2^r = Σ (r·ln2)^k / k!, k <= 7
+    __m512 p = _mm512_set1_ps(1.5252734e-5f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.5403530e-4f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3333558e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(9.6181291e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.5504109e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(2.4022651e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(6.9314718e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+__attribute__((target("avx512f"))) static void columns_avx512(float *st, int n, float *inv) {
+    __m512 m0 = _mm512_set1_ps(-INFINITY), m1 = m0;
+    for (int j = 0; j < n; j++) {
+        m0 = _mm512_max_ps(m0, _mm512_loadu_ps(st + (size_t)j * L));
+        m1 = _mm512_max_ps(m1, _mm512_loadu_ps(st + (size_t)j * L + 16));
+    }
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0;
+    for (int j = 0; j < n; j++) {
+        float *r = st + (size_t)j * L;
+        __m512 e0 = exp2_avx512(_mm512_sub_ps(_mm512_loadu_ps(r), m0));
+        __m512 e1 = exp2_avx512(_mm512_sub_ps(_mm512_loadu_ps(r + 16), m1));
+        _mm512_storeu_ps(r, e0);
+        _mm512_storeu_ps(r + 16, e1);
+        s0 = _mm512_add_ps(s0, e0);
+        s1 = _mm512_add_ps(s1, e1);
+    }
+    _mm512_storeu_ps(inv, _mm512_div_ps(_mm512_set1_ps(1.0f), s0));
+    _mm512_storeu_ps(inv + 16, _mm512_div_ps(_mm512_set1_ps(1.0f), s1));
+}
+#endif
+
+void bc_softmax_columns_exp2(float *st, int n, float *inv) {
+#ifdef BC_HAVE_AVX512_SOFTMAX
+    if (!force_generic && __builtin_cpu_supports("avx512f")) {
+        columns_avx512(st, n, inv);
+        return;
+    }
+#endif
+    columns_generic(st, n, inv);
+}

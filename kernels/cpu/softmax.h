@@ -1,0 +1,20 @@
+// softmax.h: the column softmax of attention computed transposed (see
+// softmax.c and lib/nn/ops_cpu.c attention_full).
+#ifndef BICOT_SOFTMAX_H
+#define BICOT_SOFTMAX_H
+
+enum { BC_SOFTMAX_LANES = 32 };
+
+// st is [n, 32] row-major: column i holds one query's scores over n keys,
+// already multiplied by log2(e) (so 2^s is e^(the true score)). In place,
+// each column becomes e = 2^(s − max of the column); inv[i] = 1 / Σ e of
+// column i. Every column is a lane of the same vector operations: its
+// results do not depend on the other columns. The AVX-512 path and the
+// generic one (vexp.h) differ in the last bits.
+void bc_softmax_columns_exp2(float *st, int n, float *inv);
+
+// Uses the generic path even where AVX-512 is there (1), or not (0): for
+// tests.
+void bc_softmax_force_generic(int on);
+
+#endif

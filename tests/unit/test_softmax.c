@@ -1,0 +1,71 @@
+// test_softmax.c: kernels/cpu/softmax.c's column softmax (base 2) on both
+// paths against exp2 in double precision, over columns of very different
+// ranges (a column whose other keys underflow to exact zeros, constant
+// columns, scores in the thousands), and a column's bits independent of its
+// neighbours. Tolerances: each e = 2^x, x = s − max as float computes it,
+// within (2e-7 + 1.2e-7·|x|) relative (the generic path's e^(x·ln 2) rounds
+// x·ln 2, an error that grows with |x| as in any float exp; a wrong
+// coefficient is off by 1e-4 and more); 1/Σe within n·1.2e-7 relative of
+// 1/Σ of the kernel's own e in double (the bound of a float sum of n terms).
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../kernels/cpu/softmax.h"
+#include "check.h"
+
+enum { L = BC_SOFTMAX_LANES };
+
+static float score(int j, int i) {
+    switch (i % 4) {
+    case 0: return (float)((j * 37 + i * 11) % 101) * 0.173f - 9.0f;  // ordinary scores
+    case 1: return (float)i;                                           // constant column
+    case 2: return j == 3 ? 500.0f : (float)(j % 7) * 1000.0f - 6000.0f;  // one key dominates: the rest -> 0
+    default: return sinf((float)j * 0.01f + (float)i) * 60.0f;          // 2^60 spread
+    }
+}
+
+static void check_path(int generic, int n) {
+    bc_softmax_force_generic(generic);
+    float *st = malloc(sizeof(float) * n * L), *other = malloc(sizeof(float) * n * L), inv[L], inv2[L];
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < L; i++) st[j * L + i] = score(j, i);
+    // the same columns beside different neighbours: columns i % 4 == 0 swapped with zeros around
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < L; i++) other[j * L + i] = i % 4 == 0 ? score(j, i) : -1.0f;
+    bc_softmax_columns_exp2(st, n, inv);
+    bc_softmax_columns_exp2(other, n, inv2);
+    int bad = 0, alone = 1;
+    double worst = 0;
+    for (int i = 0; i < L; i++) {
+        float max = -INFINITY;
+        double sum = 0;
+        for (int j = 0; j < n; j++) max = fmaxf(max, score(j, i));
+        for (int j = 0; j < n; j++) {
+            float x = score(j, i) - max;
+            double want = exp2((double)x), e = fabs(st[j * L + i] - want);
+            if (!(e <= (2e-7 + 1.2e-7 * fabs(x)) * want + 2e-38)) bad++;  // vexp.h: e^x below e^-87 is e^-87
+            if (want > 1e-30 && e / want > worst) worst = e / want;
+            sum += st[j * L + i];
+        }
+        double e = fabs(inv[i] - 1.0 / sum);
+        if (!(e <= n * 1.2e-7 / sum)) bad++;
+        if (i % 4 == 0) {
+            for (int j = 0; j < n; j++) alone &= memcmp(&st[j * L + i], &other[j * L + i], sizeof(float)) == 0;
+            alone &= memcmp(&inv[i], &inv2[i], sizeof(float)) == 0;
+        }
+    }
+    CHECK(bad == 0, "softmax columns (%s path, %d keys): every 2^(s - max) and 1/sum within tolerance of double (worst relative %.2e)",
+          generic ? "generic" : "AVX-512 or generic", n, worst);
+    CHECK(alone, "softmax columns (%s path, %d keys): a column's bits do not depend on its neighbours",
+          generic ? "generic" : "AVX-512 or generic", n);
+    free(st), free(other);
+    bc_softmax_force_generic(0);
+}
+
+int main(void) {
+    int sizes[] = {1, 7, 3601};
+    for (int g = 0; g <= 1; g++)
+        for (int k = 0; k < 3; k++) check_path(g, sizes[k]);
+    return check_done();
+}
