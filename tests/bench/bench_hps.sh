@@ -8,10 +8,13 @@
 # prompt per image) and peak RSS, beside transformers' CLIPModel in float32 on
 # the same weights in this run (get_image_features + get_text_features per
 # image, after a warm-up). Ours is timed as the difference between a run over
-# 1 + N images and a run over 1 (the best of two runs each), so model loading
-# is left out on both sides.
-# The machine is shared and timings vary by 10-30% from run to run: each
-# side is timed BENCH_RUNS times (default 3) in this run, the best reported.
+# 1 + N images and a run over 1 (the best of the rounds each), so model loading
+# is left out on both sides (score-hps's defaults: images two at a time on
+# this 2-core machine, one core each, the last, odd one on both cores as the
+# single image of the shorter run is; N a multiple of the batch).
+# The machine is shared and timings vary by 10-30% from run to run:
+# BENCH_RUNS rounds (default 3) each time ours and then the reference, and
+# each side's best is reported.
 # The reference runs the text tower on open_clip's 77 padded positions;
 # score-hps stops at the end-of-text token (causal: the same features).
 . tests/bench/timing.sh
@@ -25,7 +28,6 @@ import json, os, resource, sys, time
 import numpy as np
 import torch
 d, n, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-runs = int(sys.argv[4]) if len(sys.argv) > 4 else 1
 VIS = dict(width=1280, layers=32, heads=16, mlp=5120, patch=14, image=224)
 TXT = dict(width=1024, layers=24, heads=16, mlp=4096, context=77, vocab=49408)
 EMBED = 1024
@@ -145,12 +147,10 @@ else:  # the reference: transformers CLIPModel, float32, on the same weights
     ids = [torch.tensor([[49406] + list(range(1000 + i, 1014 + i)) + [49407] + [0] * 61]) for i in range(n)]
     with torch.inference_mode():
         m.get_image_features(pixel_values=pixels[0]), m.get_text_features(input_ids=ids[0])  # warm-up
-        dt = float("inf")
-        for _ in range(runs):  # the best of `runs` passes over the images
-            t0 = time.time()
-            for p, t in zip(pixels, ids):
-                m.get_image_features(pixel_values=p), m.get_text_features(input_ids=t)
-            dt = min(dt, (time.time() - t0) / n)
+        t0 = time.time()
+        for p, t in zip(pixels, ids):
+            m.get_image_features(pixel_values=p), m.get_text_features(input_ids=t)
+        dt = (time.time() - t0) / n
     print(f"{dt:.3f} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
 PY
 python3 $tmp/hps.py $tmp $((N + 1)) make 2>/dev/null
@@ -160,21 +160,21 @@ merges=$(python3 -c 'import importlib.util, os; print(os.path.join(os.path.dirna
 gunzip -c "$merges" > $tmp/bpe.txt
 bicot-img $tmp/img --prompts $tmp/prompts.jsonl > $tmp/all.msgpack 2>/dev/null
 bicot-img $tmp/img1 --prompts $tmp/prompts.jsonl > $tmp/one.msgpack 2>/dev/null
-score() {  # score FILE: the best of R runs' "seconds peak-KB" (/usr/bin/time)
-    rm -f $tmp/time*.txt
-    run=0
-    while [ $run -lt $R ]; do
-        /usr/bin/time -f "%e %M" -o $tmp/time$run.txt score-hps --model $tmp/hps.safetensors --tokenizer $tmp/bpe.txt \
-            --batch 1 < $1 > /dev/null 2> $tmp/err.txt || { cat $tmp/err.txt >&2; return 1; }
-        run=$((run + 1))
-    done
-    cat $tmp/time*.txt | sort -n | head -n 1
+score() {  # score FILE OUT: "seconds peak-KB" of one run (/usr/bin/time)
+    /usr/bin/time -f "%e %M" -o $2 score-hps --model $tmp/hps.safetensors --tokenizer $tmp/bpe.txt \
+        < $1 > /dev/null 2> $tmp/err.txt || { cat $tmp/err.txt >&2; return 1; }
 }
-one=$(score $tmp/one.msgpack) && all=$(score $tmp/all.msgpack) || { echo "| score-hps | failed | | | |"; exit 0; }
+run=0
+while [ $run -lt $R ]; do  # R rounds, ours then the reference in each, so a slow spell hits both
+    score $tmp/one.msgpack $tmp/one$run.txt && score $tmp/all.msgpack $tmp/all$run.txt ||
+        { echo "| score-hps | failed | | | |"; exit 0; }
+    python3 $tmp/hps.py $tmp $N ref > $tmp/ref$run.txt 2>/dev/null || { echo "| score-hps | reference failed | | | |"; exit 0; }
+    run=$((run + 1))
+done
+best() { cat "$@" | sort -n | head -n 1; }
+one=$(best $tmp/one*.txt); all=$(best $tmp/all*.txt); ref=$(best $tmp/ref*.txt)
 ours_s=$(echo "(${all% *} - ${one% *}) / $N" | bc -l); ours_kb=${all#* }
-ref=$(python3 $tmp/hps.py $tmp $N ref $R 2>/dev/null)
-[ -n "$ref" ] || { echo "| score-hps | reference failed | | | |"; exit 0; }
 ref_s=${ref% *}; ref_mb=${ref#* }
-printf '| score-hps, HPSv2.1 shape (ViT-H-14, fp16 weights, 224 px, %d images, model load excluded, best of %d runs) | %.2f images/s, peak RSS %.0f MB | %.2f images/s, peak RSS %s MB | transformers float32 | %.2fx |\n' \
+printf '| score-hps, HPSv2.1 shape (ViT-H-14, fp16 weights, 224 px, %d images, model load excluded, best of %d rounds) | %.2f images/s, peak RSS %.0f MB | %.2f images/s, peak RSS %s MB | transformers float32 | %.2fx |\n' \
     $N $R "$(echo "1 / $ours_s" | bc -l)" "$(echo "$ours_kb / 1024" | bc -l)" "$(echo "1 / $ref_s" | bc -l)" "$ref_mb" \
     "$(echo "$ref_s / $ours_s" | bc -l)"
