@@ -171,11 +171,15 @@ static void kernel_generic(int kc, const float *a, const float *b, float *C, int
 }
 
 #ifdef BC_HAVE_AVX512_KERNEL
-// 24 accumulators (12 rows × 2 vectors of 16) stay in registers for the
-// whole k loop; the loops over r are unrolled so the compiler can.
-__attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float *a, const float *b, float *C,
-                                                             int ldc, int m, int n, int accumulate,
-                                                             const float *bias, const char *pf, int pf_lines) {
+// The tile's first `rows` rows (a constant where this is inlined: 12, 8 or
+// 4) in 2·rows accumulators (rows × 2 vectors of 16) that stay in registers
+// for the whole k loop; the loops over r are unrolled so the compiler can.
+// A panel's last rows past M need not be computed: a short tile (OWLv2's
+// head dimension 64 = 5·12 + 4 rows in attention's second product; a ViT's
+// 257 tokens = 21·12 + 5) runs the 4- or 8-row form.
+__attribute__((target("avx512f"), always_inline)) static inline void
+tile_avx512(int rows, int kc, const float *a, const float *b, float *C, int ldc, int m, int n, int accumulate,
+            const float *bias, const char *pf, int pf_lines) {
     __m512 c0[MR], c1[MR];
     // The tile of C is read (or written) after the k loop: fetch it now, so
     // its lines arrive while the loop runs.
@@ -184,7 +188,7 @@ __attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float
         _mm_prefetch((const char *)(C + (size_t)r * ldc + 16), _MM_HINT_T0);
     }
 #pragma GCC unroll 12
-    for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
+    for (int r = 0; r < rows; r++) c0[r] = c1[r] = _mm512_setzero_ps();
     for (int k = 0; k < kc; k++) {
         __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
         // the A panel comes from L2: ask for it 16 steps ahead (reading
@@ -193,7 +197,7 @@ __attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float
         _mm_prefetch((const char *)(a + 16 * MR), _MM_HINT_T0);
         if (k < pf_lines) _mm_prefetch(pf + (size_t)k * 64, _MM_HINT_T0);
 #pragma GCC unroll 12
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < rows; r++) {
             __m512 ar = _mm512_set1_ps(a[r]);
             c0[r] = _mm512_fmadd_ps(ar, b0, c0[r]);
             c1[r] = _mm512_fmadd_ps(ar, b1, c1[r]);
@@ -201,9 +205,9 @@ __attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float
         a += MR;
         b += NR;
     }
-    if (m == MR && n == NR) {
+    if (m == rows && n == NR) {
 #pragma GCC unroll 12
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < rows; r++) {
             float *c = C + (size_t)r * ldc;
             if (accumulate) {
                 c0[r] = _mm512_add_ps(_mm512_loadu_ps(c), c0[r]);
@@ -219,12 +223,23 @@ __attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float
     } else {
         float t[MR * NR];
 #pragma GCC unroll 12
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < rows; r++) {
             _mm512_storeu_ps(t + r * NR, c0[r]);
             _mm512_storeu_ps(t + r * NR + 16, c1[r]);
         }
         store_tile(C, ldc, t, m, n, accumulate, bias);
     }
+}
+
+__attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float *a, const float *b, float *C,
+                                                             int ldc, int m, int n, int accumulate,
+                                                             const float *bias, const char *pf, int pf_lines) {
+    if (m <= 4)
+        tile_avx512(4, kc, a, b, C, ldc, m, n, accumulate, bias, pf, pf_lines);
+    else if (m <= 8)
+        tile_avx512(8, kc, a, b, C, ldc, m, n, accumulate, bias, pf, pf_lines);
+    else
+        tile_avx512(MR, kc, a, b, C, ldc, m, n, accumulate, bias, pf, pf_lines);
 }
 #endif
 
