@@ -54,7 +54,14 @@ char *bc_strdup(const char *s);
 // Scratch memory of the calling thread: buffer `slot` (0 .. 7) of at least
 // `bytes`, 64-byte aligned, kept for the thread's next calls (so big per-call
 // buffers cost no page faults after the first) and freed when the thread
-// ends. Contents are undefined; a slot's buffer moves when it grows.
+// ends. Contents are undefined; a slot's buffer moves when it grows. The
+// slots in use, one per purpose (a caller must not hold one across a call
+// that may use the same slot):
+enum {
+    BC_SCRATCH_CONV_PADDED, BC_SCRATCH_CONV_TILES, BC_SCRATCH_CONV_COL, BC_SCRATCH_CONV_WEIGHTS,  // nn/conv.c
+    BC_SCRATCH_ATT_KV,    // nn/ops_cpu.c attention: the packed keys and values of all heads
+    BC_SCRATCH_ATT_UNIT,  // nn/ops_cpu.c attention: a thread's buffers for one work unit
+};
 void *bc_thread_scratch(int slot, size_t bytes);
 char *bc_strndup(const char *s, size_t n);
 // printf into a fresh allocation.

@@ -123,7 +123,6 @@ static void im2col_band(float *col, const float *in, int Ci, int H, int W, int k
 enum { WINO_BLOCK = 128 };  // tiles per block: a multiple of the GEMM's 32-wide panels
 
 // bc_thread_scratch slots of this file.
-enum { SCRATCH_PADDED, SCRATCH_TILES, SCRATCH_COL, SCRATCH_WEIGHTS };
 
 // Row r of w (cols values) as float32 into dst.
 static void weight_row_f32(float *dst, const bc_weight *w, int r) {
@@ -210,7 +209,7 @@ static void conv3x3_winograd(float *out, const float *in, const bc_weight *w, co
     int threads = bc_ops_threads();
     size_t a_floats = bc_sgemm_packed_a_floats(Co, Ci);
     if (!Up) {  // the weights, transformed and packed once for the 16 GEMMs
-        float *scratch = bc_thread_scratch(SCRATCH_WEIGHTS, 16 * a_floats * sizeof *scratch);
+        float *scratch = bc_thread_scratch(BC_SCRATCH_CONV_WEIGHTS, 16 * a_floats * sizeof *scratch);
         winograd_weights(scratch, a_floats, w, Co, Ci, threads);
         Up = scratch;
     }
@@ -218,7 +217,7 @@ static void conv3x3_winograd(float *out, const float *in, const bc_weight *w, co
     // even and odd columns apart (the layout bc_winograd_input reads). The
     // buffers below are the threads' scratch, reused from call to call.
     int Hp = 2 * th + 2, Wp = 2 * tw + 2;
-    float *padded = bc_thread_scratch(SCRATCH_PADDED, (size_t)Ci * Hp * Wp * sizeof(float));  // [Ci, Hp, Wp]
+    float *padded = bc_thread_scratch(BC_SCRATCH_CONV_PADDED, (size_t)Ci * Hp * Wp * sizeof(float));  // [Ci, Hp, Wp]
 #pragma omp parallel for num_threads(threads) if (threads > 1)
     for (int ci = 0; ci < Ci; ci++)
         bc_winograd_pad(padded + (size_t)ci * Hp * Wp, in + (size_t)ci * H * W, H, W, Hp, Wp);
@@ -228,7 +227,7 @@ static void conv3x3_winograd(float *out, const float *in, const bc_weight *w, co
         // This thread's transformed inputs V (16 packed [Ci, block]) and
         // products M [16][Co][WINO_BLOCK].
         size_t v_floats = bc_sgemm_packed_b_floats(Ci, WINO_BLOCK);
-        float *V = bc_thread_scratch(SCRATCH_TILES, (16 * v_floats + (size_t)16 * Co * WINO_BLOCK) * sizeof *V);
+        float *V = bc_thread_scratch(BC_SCRATCH_CONV_TILES, (16 * v_floats + (size_t)16 * Co * WINO_BLOCK) * sizeof *V);
         float *M = V + 16 * v_floats;
 #pragma omp for schedule(dynamic, 1)
         for (int blk = 0; blk < blocks; blk++) {
@@ -274,7 +273,7 @@ void bc_conv2d_planned(float *out, const float *in, const bc_weight *w, const bc
         size_t band = conv_scratch_bytes / ((size_t)K * sizeof(float));
         if (band < 1) band = 1;
         if (band > npos) band = npos;
-        float *col = bc_thread_scratch(SCRATCH_COL, (size_t)K * band * sizeof(float));  // [K, band]
+        float *col = bc_thread_scratch(BC_SCRATCH_CONV_COL, (size_t)K * band * sizeof(float));  // [K, band]
         for (size_t p0 = 0; p0 < npos; p0 += band) {
             size_t np = npos - p0 < band ? npos - p0 : band;
             im2col_band(col, in, Ci, H, W, ks, pad, Wo, p0, np);

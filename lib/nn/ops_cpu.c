@@ -319,7 +319,9 @@ static void attention_full(float *out, const float *q, const float *k, const flo
     float scale_log2e = scale * 1.44269504088896341f;
     size_t k_floats = bc_sgemm_packed_a_floats(nk, hd), vt_floats = bc_sgemm_packed_a_floats(hd, nk);
     size_t head_floats = k_floats + vt_floats;
-    float *packed = bc_malloc((size_t)n_kv_heads * head_floats * sizeof *packed);
+    // scratch kept from call to call: ViT-H-14 packs 2.7 MB here 32 times an
+    // image, which as fresh memory cost more in page faults than its softmax
+    float *packed = bc_thread_scratch(BC_SCRATCH_ATT_KV, (size_t)n_kv_heads * head_floats * sizeof *packed);
     size_t work = (size_t)nq * nk * hd * n_heads;
 #pragma omp parallel num_threads(threads) if (threads > 1 && work > 65536)
     {
@@ -329,7 +331,7 @@ static void attention_full(float *out, const float *q, const float *k, const flo
             pack_kv_transposed(kp, kp + k_floats, k + (size_t)g * hd, v + (size_t)g * hd, nk, hd, kv_stride);
         }
         // this thread's q blockᵀ [hd, QT], sᵀ [nk, QT], outᵀ [hd, QT]
-        float *qt = bc_malloc(((size_t)hd * QT * 2 + (size_t)nk * QT) * sizeof *qt);
+        float *qt = bc_thread_scratch(BC_SCRATCH_ATT_UNIT, ((size_t)hd * QT * 2 + (size_t)nk * QT) * sizeof *qt);
         float *ot = qt + (size_t)hd * QT, *st = ot + (size_t)hd * QT;
 #pragma omp for schedule(dynamic)  // as threads come free: a shared machine's cores run at uneven speeds
         for (int u = 0; u < units; u++) {
@@ -350,9 +352,7 @@ static void attention_full(float *out, const float *q, const float *k, const flo
                 for (int d = 0; d < hd; d++) o[d] = ot[(size_t)d * QT + i] * inv[i];
             }
         }
-        free(qt);
     }
-    free(packed);
 }
 
 // Without a mask: attention_full. Causal: work units of one head and up to
