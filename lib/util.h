@@ -61,6 +61,7 @@ enum {
     BC_SCRATCH_CONV_PADDED, BC_SCRATCH_CONV_TILES, BC_SCRATCH_CONV_COL, BC_SCRATCH_CONV_WEIGHTS,  // nn/conv.c
     BC_SCRATCH_ATT_KV,    // nn/ops_cpu.c attention: the packed keys and values of all heads
     BC_SCRATCH_ATT_UNIT,  // nn/ops_cpu.c attention: a thread's buffers for one work unit
+    BC_SCRATCH_CLIP_ACTS, // nn/clip.c: a tower's activations
 };
 void *bc_thread_scratch(int slot, size_t bytes);
 char *bc_strndup(const char *s, size_t n);

@@ -490,16 +490,19 @@ typedef struct {
     float *f;    // [T, M] MLP hidden
 } acts_t;
 
-static float *acts_alloc(acts_t *a, int T, int W, int M) {
-    size_t tw = (size_t)T * (size_t)W;
-    float *p = bc_malloc((5 * tw + (size_t)T * (size_t)M) * sizeof *p);
+// Carved from the calling thread's scratch (kept from image to image: OWLv2's
+// 3601 tokens need ~100 MB, fresh pages every image otherwise), with `extra`
+// floats after the activations; returns where those start.
+static float *acts_carve(acts_t *a, int T, int W, int M, size_t extra) {
+    size_t tw = (size_t)T * (size_t)W, at = 5 * tw + (size_t)T * (size_t)M;
+    float *p = bc_thread_scratch(BC_SCRATCH_CLIP_ACTS, (at + extra) * sizeof *p);
     a->h = p;
     a->q = p + tw;
     a->k = p + 2 * tw;
     a->v = p + 3 * tw;
     a->att = p + 4 * tw;
     a->f = p + 5 * tw;
-    return p;
+    return p + at;
 }
 
 // The vision tower's prepared matrices go through the GEMM (hundreds of
@@ -560,8 +563,7 @@ static void vision_forward(const bc_clip *m, const float *img, float *x, int n_o
     int S = c->image_size, P = c->patch_size, g = S / P, np = g * g, T = np + 1, W = c->vision.width;
     int patch_len = 3 * P * P;
     acts_t a;
-    float *block = acts_alloc(&a, T, W, c->vision.mlp);
-    float *patches = bc_malloc((size_t)np * (size_t)patch_len * sizeof *patches);  // [np, 3·P·P]
+    float *patches = acts_carve(&a, T, W, c->vision.mlp, (size_t)np * (size_t)patch_len);  // [np, 3·P·P]
     // The patch conv has stride = kernel, so its windows do not overlap: it is
     // one matmul of the flattened patches ([c, ky, kx] order, like the
     // kernel's [Co, Ci, kh, kw]) by the kernel seen as [W, 3·P·P].
@@ -578,8 +580,6 @@ static void vision_forward(const bc_clip *m, const float *img, float *x, int n_o
     bc_add(x, m->vision_pos, (size_t)T * (size_t)W);
     bc_layernorm(x, x, m->pre_norm.w, m->pre_norm.b, T, W, c->vision.eps);
     tower_forward(&m->vision, x, T, 0, 0, n_out, &a);
-    free(patches);
-    free(block);
 }
 
 void bc_clip_vision_tokens(const bc_clip *m, const float *img, float *x) {
@@ -634,7 +634,7 @@ int bc_clip_encode_text(const bc_clip *m, const int32_t *ids, int len, float *ou
     // The mask is causal: row p sees only tokens 0..p, so run just those.
     int T = p + 1, W = c->text.width;
     acts_t a;
-    float *block = acts_alloc(&a, T, W, c->text.mlp);
+    acts_carve(&a, T, W, c->text.mlp, 0);
     float *x = bc_malloc(((size_t)T * (size_t)W + (size_t)W) * sizeof *x);  // [T, W]
     float *pooled = x + (size_t)T * (size_t)W;                              // [W]
     for (int t = 0; t < T; t++) {
@@ -646,7 +646,6 @@ int bc_clip_encode_text(const bc_clip *m, const int32_t *ids, int len, float *ou
     bc_layernorm(pooled, x + (size_t)p * (size_t)W, m->final_norm.w, m->final_norm.b, 1, W, c->text.eps);
     bc_linear(out, pooled, &m->text_proj, NULL, 1);
     free(x);
-    free(block);
     return 0;
 }
 
