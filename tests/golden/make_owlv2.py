@@ -19,6 +19,8 @@ Writes tests/golden/owlv2/:
       text:   vocab 3515, 16 positions, width 24, 2 layers, 3 heads, MLP 48
       projection_dim 24 (= text width, as the class head needs), quick_gelu (OWLv2's
       default, not written by us: config.json carries what save_pretrained writes).
+  bin/         the same directory with the weights as pytorch_model.bin (torch.save of the
+               state dict): a checkpoint that comes as a pickle (make_pickle)
   wide.png (40x24: pad to 40x40, upscale to 48), square.png (100x100: downscale, gaussian
       sigma 0.54), tall.png (60x90: pad to 90x90, downscale, sigma 0.4375): RGB 8-bit.
   <image>.pixels.f32     [3, 48, 48] Owlv2ImageProcessorPil (scipy path) output
@@ -310,6 +312,7 @@ def main():
     outputs["wide"].text_embeds[0].numpy().astype("<f4").tofile(f"{ROOT}/text_embeds.f32")
 
     make_pipeline(cases, model, tok, images, proc)
+    make_pickle()
     with open(f"{ROOT}/cases.json", "w") as f:
         json.dump(cases, f, indent=1)
     total = sum(os.path.getsize(os.path.join(d, x)) for d, _, fs in os.walk(ROOT) for x in fs)
@@ -398,6 +401,17 @@ def make_pipeline(cases, model, tok, images, proc):
                 for d in res[mode]["detections"]:
                     f.write(f"{res['id']} {mode} det {d['phrase']} {d['score']!r} "
                             + " ".join(repr(v) for v in d["box"]) + "\n")
+
+
+def make_pickle():
+    """bin/: the model's own tensors (bf16, from model.safetensors) saved by
+    torch.save as a plain state dict, pytorch_model.bin, beside the same
+    config and tokenizer files: a checkpoint that comes as a pickle."""
+    from safetensors.torch import load_file
+    os.makedirs(f"{ROOT}/bin", exist_ok=True)
+    for f in ("config.json", "vocab.json", "merges.txt", "preprocessor_config.json"):
+        shutil.copy(f"{MODEL}/{f}", f"{ROOT}/bin/{f}")
+    torch.save(load_file(f"{MODEL}/model.safetensors"), f"{ROOT}/bin/pytorch_model.bin")
 
 
 if __name__ == "__main__":

@@ -175,6 +175,21 @@ int main(void) {
     bc_owlv2_resize(src, 5, 3, 2, 5, 3, dst);
     CHECK(memcmp(src, dst, sizeof src) == 0, "resize to the same size is the identity");
 
+    // the same weights as a PyTorch pickle (bin/pytorch_model.bin): the same
+    // image outputs, bit for bit
+    bc_owlv2 *mb = bc_owlv2_open(DIR "bin", &err);
+    if (CHECK(mb != NULL, "bin/pytorch_model.bin opens%s%s", mb ? "" : ": ", mb ? "" : err.msg)) {
+        float *ref = ref_f32("square.pixels.f32", (size_t)3 * S * S);
+        bc_owlv2_image *a = ref ? bc_owlv2_encode_image(m, ref) : NULL, *b = ref ? bc_owlv2_encode_image(mb, ref) : NULL;
+        CHECK(a && b && memcmp(a->boxes, b->boxes, (size_t)n * 4 * sizeof(float)) == 0 &&
+                  memcmp(a->class_emb, b->class_emb, (size_t)n * E * sizeof(float)) == 0 &&
+                  memcmp(a->objectness, b->objectness, (size_t)n * sizeof(float)) == 0,
+              "pytorch_model.bin: the same boxes, class embeddings and objectness as model.safetensors");
+        bc_owlv2_image_free(a), bc_owlv2_image_free(b);
+        free(ref);
+        bc_owlv2_free(mb);
+    }
+
     // a CLIP directory is refused with a message saying so
     bc_owlv2 *bad = bc_owlv2_open("tests/golden/tiny-clip", &err);
     CHECK(bad == NULL, "a CLIPModel directory is refused");
