@@ -171,7 +171,6 @@ while [ $run -lt $R ]; do  # R rounds, ours then the reference in each, so a slo
     python3 $tmp/hps.py $tmp $N ref > $tmp/ref$run.txt 2>/dev/null || { echo "| score-hps | reference failed | | | |"; exit 0; }
     run=$((run + 1))
 done
-best() { cat "$@" | sort -n | head -n 1; }
 one=$(best $tmp/one*.txt); all=$(best $tmp/all*.txt); ref=$(best $tmp/ref*.txt)
 ours_s=$(echo "(${all% *} - ${one% *}) / $N" | bc -l); ours_kb=${all#* }
 ref_s=${ref% *}; ref_mb=${ref#* }

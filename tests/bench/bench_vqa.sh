@@ -110,7 +110,6 @@ while [ $run -lt $R ]; do  # R rounds, ours then the reference in each, so a slo
         { echo "| score-vqa | reference failed: $(tail -1 $tmp/err) | | | |"; exit 0; }
     run=$((run + 1))
 done
-best() { cat "$@" | sort -n | head -n 1; }
 one=$(best $tmp/one*.txt); all=$(best $tmp/recs*.txt)
 ours_kb=${all#* }
 per=$(echo "(${all% *} - ${one% *}) / $N" | bc -l)

@@ -13,6 +13,8 @@ best_time() {
     done
     printf '%.4f\n' "$best"
 }
+# best FILE...: of lines "seconds ..." (/usr/bin/time -f "%e %M"), the fastest
+best() { cat "$@" | sort -n | head -n 1; }
 # row what ours_seconds ref_seconds ref_name unit_count unit_name
 row() {
     what=$1; ours=$2; ref=$3; refname=$4; count=$5; unit=$6
