@@ -55,4 +55,17 @@ static inline void *fixture_bytes(const char *dir, const char *name, size_t *len
 // Ends a test program.
 static int check_done(void) { return check_failures ? 1 : 0; }
 
+// A uniform float in [-1, 1).
+static inline float randf(bc_rng *r) { return (float)(bc_rng_uniform(r) * 2.0 - 1.0); }
+
+// The largest |a − b| / (atol + rtol·|b|): the check passes when it is <= 1.
+static inline float tol_ratio(const float *a, const float *b, size_t n, float atol, float rtol) {
+    float worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        float e = fabsf(a[i] - b[i]) / (atol + rtol * fabsf(b[i]));
+        if (!(e <= worst)) worst = e;  // NaN propagates as a failure
+    }
+    return worst;
+}
+
 #endif

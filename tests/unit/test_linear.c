@@ -11,18 +11,6 @@
 #include "../../kernels/cpu/sgemm.h"
 #include "../../kernels/cpu/softmax.h"
 
-static float randf(bc_rng *r) { return (float)(bc_rng_uniform(r) * 2.0 - 1.0); }
-
-// The largest |a − b| / (atol + rtol·|b|): the check passes when it is <= 1.
-static float tol_ratio(const float *a, const float *b, size_t n, float atol, float rtol) {
-    float worst = 0;
-    for (size_t i = 0; i < n; i++) {
-        float e = fabsf(a[i] - b[i]) / (atol + rtol * fabsf(b[i]));
-        if (!(e <= worst)) worst = e;  // NaN propagates as a failure
-    }
-    return worst;
-}
-
 // A random weight element in dtype dt: bf16 = a float's top half, f16 =
 // sign, biased exponent 0 .. 16 (subnormals up to 2^1), random mantissa.
 static void store_random(void *raw, bc_dtype dt, size_t i, bc_rng *rng) {

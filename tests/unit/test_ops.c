@@ -6,18 +6,6 @@
 #include "check.h"
 #include "nn/ops.h"
 
-static float randf(bc_rng *r) { return (float)(bc_rng_uniform(r) * 2.0 - 1.0); }
-
-// The largest |a − b| / (atol + rtol·|b|): the check passes when it is <= 1.
-static float tol_ratio(const float *a, const float *b, size_t n, float atol, float rtol) {
-    float worst = 0;
-    for (size_t i = 0; i < n; i++) {
-        float e = fabsf(a[i] - b[i]) / (atol + rtol * fabsf(b[i]));
-        if (!(e <= worst)) worst = e;  // NaN propagates as a failure
-    }
-    return worst;
-}
-
 // Stores v in dtype dt at index i of raw (bf16/f16 by truncation is fine:
 // both sides read the same stored bits).
 static void store(void *raw, bc_dtype dt, size_t i, float v) {
