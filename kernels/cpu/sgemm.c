@@ -347,6 +347,8 @@ static float *aligned_floats(size_t n) {
 typedef struct {
     float *a, *b;   // [MC·KC], [KC·(NC + NR)]
     float *shared;  // [2·MC·KC]: A blocks this thread's team packs together (allocated on first use)
+    float *rows;    // [MC·K]: a block of rows of A packed over all of K (grown as needed)
+    size_t rows_floats;
 } pack_bufs;
 
 static pthread_key_t pack_key;
@@ -357,6 +359,7 @@ static void pack_bufs_free(void *p) {
     free(pb->a);
     free(pb->b);
     free(pb->shared);
+    free(pb->rows);
     free(pb);
 }
 
@@ -371,7 +374,8 @@ static pack_bufs *thread_pack_bufs(void) {
         pb = malloc(sizeof *pb);
         if (!pb) abort();
         pb->a = aligned_floats((size_t)MC * KC);
-        pb->shared = NULL;
+        pb->shared = pb->rows = NULL;
+        pb->rows_floats = 0;
         pb->b = aligned_floats((size_t)KC * (NC + NR));
         if (pthread_setspecific(pack_key, pb) != 0) abort();
     }
@@ -479,7 +483,7 @@ void bc_sgemm_pack_wt(int threads, float *Bp, const void *W, int w_type, int ldw
 // machine one core is often slower than the other, and fixed halves left
 // the fast one waiting (~8% of score-hps's time went to that wait). The k
 // loop of an element is the same whichever thread computes it.
-enum { COL_CHUNK = 4 * NR };
+enum { COL_CHUNK = 4 * NR, ROW_NC = 8 * NR, C_BLOCK_BYTES = 1 << 20 };
 
 void bc_sgemm_wt_packed(int threads, int M, int N, int K, const float *A, int lda, const float *Bp, const float *bias,
                         float *C, int ldc) {
@@ -496,12 +500,30 @@ void bc_sgemm_wt_packed(int threads, int M, int N, int K, const float *A, int ld
 #pragma omp parallel for schedule(dynamic) num_threads(threads) if (threads > 1 && row_blocks > 1)
         for (int rb = 0; rb < row_blocks; rb++) {
             int ic = rb * MC, mc = M - ic < MC ? M - ic : MC;
-            float *pa = thread_pack_bufs()->a;
-            for (int pc = 0; pc < K; pc += KC) {
-                int kc = K - pc < KC ? K - pc : KC;
-                const float *last = pc + kc == K ? bias : NULL;  // the bias joins the last block
-                pack_a(pa, A + (size_t)ic * lda + pc, lda, mc, kc);
-                macro_kernel(kernel, mc, N, kc, pa, Bp + (size_t)pc * np, C + (size_t)ic * ldc, ldc, pc > 0, last);
+            size_t mp = (size_t)(mc + MR - 1) / MR * MR;
+            pack_bufs *bufs = thread_pack_bufs();
+            if (bufs->rows_floats < (size_t)MC * K) {
+                free(bufs->rows);
+                bufs->rows = aligned_floats((size_t)MC * K);
+                bufs->rows_floats = (size_t)MC * K;
+            }
+            float *pa = bufs->rows;
+            // C in blocks of row_nc columns, each finished over all of K
+            // while it sits in L2: rows as wide as OWLv2's MLP (3072
+            // columns, 3 MB a block of rows) went out to memory and back
+            // between k blocks. A's blocks are packed during the first
+            // (right before their use: a long K does not fit in L2) and
+            // kept for the others.
+            int row_nc = (size_t)MC * N * sizeof(float) <= C_BLOCK_BYTES ? N : ROW_NC;
+            for (int jc = 0; jc < N; jc += row_nc) {
+                int nc = N - jc < row_nc ? N - jc : row_nc;
+                for (int pc = 0; pc < K; pc += KC) {
+                    int kc = K - pc < KC ? K - pc : KC;
+                    const float *last = pc + kc == K && bias ? bias + jc : NULL;  // the bias joins the last block
+                    if (jc == 0) pack_a(pa + (size_t)pc * mp, A + (size_t)ic * lda + pc, lda, mc, kc);
+                    macro_kernel(kernel, mc, nc, kc, pa + (size_t)pc * mp, Bp + (size_t)pc * np + (size_t)jc * kc,
+                                 C + (size_t)ic * ldc + jc, ldc, pc > 0, last);
+                }
             }
         }
         return;
