@@ -9,6 +9,7 @@
 #include "../../kernels/cpu/norm.h"
 #include "../../kernels/cpu/sgemm.h"
 #include "../../kernels/cpu/softmax.h"
+#include "../../kernels/cpu/transpose.h"
 #include "../../kernels/cpu/vexp.h"
 
 #include <cblas.h>
@@ -345,8 +346,8 @@ static void attention_full(float *out, const float *q, const float *k, const flo
             // Rows of q and out are q_stride apart, beyond the hardware
             // prefetcher's reach: fetch the next unit's queries (a guess:
             // another thread may take it) and this unit's output rows now,
-            // while the products run (the transposes below waited on memory
-            // for ~6% of the attention's time; this gains 1-3%).
+            // while the products run (the transposes below waited on memory:
+            // this gains 1-3%).
             if (u + 1 < units) {
                 int hn = (u + 1) / qblocks, in0 = (u + 1) % qblocks * QT, mn = nq - in0 < QT ? nq - in0 : QT;
                 for (int i = 0; i < mn; i++)
@@ -358,18 +359,13 @@ static void attention_full(float *out, const float *q, const float *k, const flo
                     __builtin_prefetch(out + (size_t)(i0 + i) * q_stride + (size_t)h * hd + d, 1, 2);
             // (scale · log2(e) · q_block)ᵀ, zeros past the last query:
             // the scores come out in base 2 for the softmax's 2^x
-            for (int i = 0; i < QT; i++) {
-                const float *qi = i < m ? q + (size_t)(i0 + i) * q_stride + (size_t)h * hd : NULL;
-                for (int d = 0; d < hd; d++) qt[(size_t)d * QT + i] = qi ? scale_log2e * qi[d] : 0.0f;
-            }
+            if (m < QT) memset(qt, 0, (size_t)hd * QT * sizeof *qt);
+            bc_transpose_scaled(qt, QT, q + (size_t)i0 * q_stride + (size_t)h * hd, q_stride, m, hd, scale_log2e, NULL);
             float inv[QT];
             bc_sgemm_packed(nk, QT, hd, kp, qt, st, QT, 0);
             bc_softmax_columns_exp2(st, nk, inv);
             bc_sgemm_packed(hd, QT, nk, vtp, st, ot, QT, 0);
-            for (int i = 0; i < m; i++) {
-                float *o = out + (size_t)(i0 + i) * q_stride + (size_t)h * hd;
-                for (int d = 0; d < hd; d++) o[d] = ot[(size_t)d * QT + i] * inv[i];
-            }
+            bc_transpose_scaled(out + (size_t)i0 * q_stride + (size_t)h * hd, q_stride, ot, QT, hd, m, 1.0f, inv);
         }
     }
 }
