@@ -13,7 +13,8 @@
 
 // decode_inconsistent_utf8 calls fix_encoding on pieces of its text, which
 // may call it again on smaller pieces. Python gives up with RecursionError
-// somewhere near 200 levels; we stop nesting here (the piece stays as it is).
+// when that goes a few hundred levels deep; we stop nesting here (the piece
+// stays as it is).
 enum { MAX_DEPTH = 100 };
 
 // A code point that is no character at all: what reading past the end gives.

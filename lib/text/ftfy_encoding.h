@@ -24,6 +24,11 @@
 // Text is code points (uint32_t); bytes that were not UTF-8 (0x110000 + byte,
 // text_clean.h) belong to no class and no codec, as any character outside
 // them would.
+//
+// Where this can differ from Python: step 3 calls fix_encoding on pieces,
+// which may do the same on smaller pieces; Python stops with RecursionError
+// when that nests a few hundred levels deep (its limit is 1000 frames, a few
+// per level), here a piece 100 levels down is left as it is.
 #ifndef BICOT_TEXT_FTFY_ENCODING_H
 #define BICOT_TEXT_FTFY_ENCODING_H
 
