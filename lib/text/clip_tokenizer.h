@@ -7,10 +7,9 @@
 //              is not among the linked libraries; `gunzip -k` it once).
 //              Vocab = 256 byte chars + their 256 "</w>" forms + merges
 //              (lines 1 .. 48894) + <start_of_text> + <end_of_text>.
-//              Cleaning (lib/text/text_clean.h): ftfy.fix_text (its
-//              character-level fixers and NFC; not its mojibake repair),
-//              html.unescape twice, whitespace collapse + strip,
-//              str.lower(); "<start_of_text>"/"<end_of_text>" in the
+//              Cleaning (lib/text/text_clean.h): ftfy.fix_text (all of it,
+//              mojibake repair included), html.unescape twice, whitespace
+//              collapse + strip, str.lower(); "<start_of_text>"/"<end_of_text>" in the
 //              cleaned text become the special ids (they are alternatives
 //              of the split regex). Padding: 0.
 //   HF         a directory with vocab.json + merges.txt (CLIPTokenizer's
@@ -26,9 +25,6 @@
 // cut to context_len with the last id forced to EOT.
 //
 // Known limits against the references (none arise for plain prompts):
-//   - open_clip: ftfy's mojibake repair (fix_encoding) is not done: text
-//     that ftfy would re-decode (UTF-8 read as Latin-1 / Windows-1252, "Ã©")
-//     keeps its mojibake (text_clean.h);
 //   - NFC is Unicode 16.0.0; ftfy uses Python's (14.0.0 in 3.11) and
 //     tokenizers an older crate: they differ on characters added since;
 //   - lower-casing: Unicode simple case folding, except for lowercase letters

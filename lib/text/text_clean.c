@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text/ftfy_encoding.h"
 #include "text/regex.h"
 #include "util.h"
 
@@ -55,6 +56,12 @@ static int same(const bc_cps *a, const bc_cps *b) {
 static void copy(const bc_cps *in, bc_cps *out) {
     out->n = 0;
     push_all(out, in->v, in->n);
+}
+
+static void swap(bc_cps *a, bc_cps *b) {
+    bc_cps t = *a;
+    *a = *b;
+    *b = t;
 }
 
 // ---------------------------------------------------------------- table lookups
@@ -396,8 +403,24 @@ static void ftfy_escapes_controls(const bc_cps *in, bc_cps *out) {
     }
 }
 
+// fix_surrogates: a high surrogate followed by a low one becomes the
+// character they encode, any other surrogate U+FFFD. Text decoded from UTF-8
+// holds none; code point callers may pass them (Python strings can hold them).
+static void ftfy_surrogates(const bc_cps *in, bc_cps *out) {
+    out->n = 0;
+    for (size_t i = 0; i < in->n; i++) {
+        uint32_t c = in->v[i];
+        if (c >= 0xD800 && c <= 0xDBFF && i + 1 < in->n && in->v[i + 1] >= 0xDC00 && in->v[i + 1] <= 0xDFFF) {
+            bc_cps_push(out, 0x10000 + ((c - 0xD800) << 10) + (in->v[i + 1] - 0xDC00));
+            i++;
+        } else {
+            bc_cps_push(out, c >= 0xD800 && c <= 0xDFFF ? 0xFFFD : c);
+        }
+    }
+}
+
 // One segment (a line with its '\n'): ftfy.fix_and_explain's loop, until
-// nothing changes. fix_encoding is not done (text_clean.h).
+// nothing changes.
 static void ftfy_segment(const uint32_t *s, size_t n, int html, bc_cps *out) {
     bc_cps cur = {0}, tmp = {0}, orig = {0};
     push_all(&cur, s, n);
@@ -407,10 +430,13 @@ static void ftfy_segment(const uint32_t *s, size_t n, int html, bc_cps *out) {
             ftfy_unescape_html(&cur, &tmp);
             copy(&tmp, &cur);
         }
+        if (bc_ftfy_fix_encoding(cur.v, cur.n, &tmp)) swap(&cur, &tmp);
         ftfy_char_maps(&cur, &tmp);
         ftfy_line_breaks(&tmp, &cur);
-        ftfy_escapes_controls(&cur, &tmp);
-        bc_text_nfc_cps(&tmp, &cur);
+        ftfy_surrogates(&cur, &tmp);
+        ftfy_escapes_controls(&tmp, &cur);
+        bc_text_nfc_cps(&cur, &tmp);
+        swap(&cur, &tmp);
         if (same(&cur, &orig)) break;
     }
     push_all(out, cur.v, cur.n);

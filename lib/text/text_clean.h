@@ -1,7 +1,6 @@
 // text_clean.h: the text cleaning CLIP tokenizers run before BPE.
 //
-//   bc_text_ftfy           the deterministic, character-level part of
-//                          ftfy.fix_text (ftfy 6.3.1, default TextFixerConfig),
+//   bc_text_ftfy           ftfy.fix_text (ftfy 6.3.1, default TextFixerConfig),
 //                          what open_clip's basic_clean runs first
 //   bc_text_html_unescape  Python's html.unescape (open_clip runs it twice)
 //   bc_text_openclip_clean open_clip's whitespace_clean(basic_clean(text)):
@@ -19,24 +18,26 @@
 //                          whose html.unescape consumes the ';'); disabled for
 //                          the segment holding a literal '<' and for every
 //                          segment after it (ftfy keeps the changed config)
+//   fix_encoding           mojibake repair (lib/text/ftfy_encoding.c): text
+//                          that looks like UTF-8 read as Latin-1, Windows-
+//                          1250..1254/1257, ISO-8859-2, MacRoman or CP437 (the
+//                          "is_bad" heuristic) is re-encoded and decoded as
+//                          UTF-8, with restore_byte_a0, replace_lossy_sequences,
+//                          CESU-8 / Java-null decoding, decode_inconsistent_utf8
+//                          for pieces, and C1 controls as Windows-1252 last
 //   fix_c1_controls        U+0080..U+009F as sloppy-windows-1252 (U+0085 -> …)
 //   fix_latin_ligatures    ﬁ -> fi, Ĳ -> IJ, ǅ -> Dž, ... (ftfy's 22)
 //   fix_character_width    fullwidth / halfwidth forms (U+FF01..U+FFEF as
 //                          NFKC), U+3000 -> space
 //   uncurl_quotes          U+02BC U+2018..U+201B -> ', U+201C..U+201F -> "
 //   fix_line_breaks        \r\n \r U+2028 U+2029 U+0085 -> \n
+//   fix_surrogates         surrogate pairs joined, lone surrogates -> U+FFFD
+//                          (only the code point functions can be given any)
 //   remove_terminal_escapes ESC [ (digits | ;)* letter removed (digits: any Nd)
 //   remove_control_chars   U+0000..08, 0B, 0E..1F, 7F, 206A..206F, FEFF,
 //                          FFF9..FFFC removed
 //   normalization          NFC
-// Not done (see tests/golden/make_text_clean.py for how often it matters):
-//   fix_encoding           mojibake repair (re-decoding text that looks like
-//                          UTF-8 read as Latin-1 / Windows-125x / MacRoman,
-//                          with restore_byte_a0, replace_lossy_sequences,
-//                          decode_inconsistent_utf8): a heuristic ("is_bad"
-//                          scores) over a dozen codecs; text with such
-//                          mojibake keeps it here
-//   fix_surrogates         UTF-8 input holds no surrogates
+// Every step of ftfy.fix_text is done.
 // Unicode data: 16.0.0 (lib/text/unicode_nfc.c); ftfy uses the Python's own
 // (14.0.0 in 3.11), which only differs on characters added since.
 //
