@@ -466,12 +466,19 @@ void bc_sgemm_pack_wt(int threads, float *Bp, const void *W, int w_type, int ldw
 // loop of an element is the same whichever thread computes it.
 enum { COL_CHUNK = 4 * NR, ROW_NC = 8 * NR, C_BLOCK_BYTES = 1 << 20 };
 
+// act on C[r0, r0 + m) × [j0, j0 + n), just finished (still in cache).
+static void apply_act(bc_sgemm_act *act, float *C, int ldc, int m, int n) {
+    if (act)
+        for (int r = 0; r < m; r++) act(C + (size_t)r * ldc, (size_t)n);
+}
+
 void bc_sgemm_wt_packed(int threads, int M, int N, int K, const float *A, int lda, const float *Bp, const float *bias,
-                        float *C, int ldc) {
+                        bc_sgemm_act *act, float *C, int ldc) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) {
         for (int i = 0; i < M; i++)
             for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = bias ? bias[j] : 0.0f;
+        apply_act(act, C, ldc, M, N);
         return;
     }
     size_t np = (size_t)(N + NR - 1) / NR * NR;
@@ -505,6 +512,7 @@ void bc_sgemm_wt_packed(int threads, int M, int N, int K, const float *A, int ld
                     macro_kernel(kernel, mc, nc, kc, pa + (size_t)pc * mp, Bp + (size_t)pc * np + (size_t)jc * kc,
                                  C + (size_t)ic * ldc + jc, ldc, pc > 0, last);
                 }
+                apply_act(act, C + (size_t)ic * ldc + jc, ldc, mc, nc);
             }
         }
         return;
@@ -532,6 +540,7 @@ void bc_sgemm_wt_packed(int threads, int M, int N, int K, const float *A, int ld
                 int j0 = ch * COL_CHUNK, nc = N - j0 < COL_CHUNK ? N - j0 : COL_CHUNK;
                 macro_kernel(kernel, mc, nc, kc, pa, Bp + (size_t)pc * np + (size_t)j0 * kc, C + (size_t)ic * ldc + j0,
                              ldc, pc > 0, last ? last + j0 : NULL);
+                if (pc + kc == K) apply_act(act, C + (size_t)ic * ldc + j0, ldc, mc, nc);
             }
         }
     }

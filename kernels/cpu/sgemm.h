@@ -73,12 +73,15 @@ void bc_sgemm_wt(int threads, int M, int N, int K, const float *A, int lda, cons
 // Wᵀ widened to float32 in the packed B layout (bc_sgemm_packed_b_index),
 // bc_sgemm_packed_b_floats(K, N) floats at Bp; on `threads` threads.
 void bc_sgemm_pack_wt(int threads, float *Bp, const void *W, int w_type, int ldw, int N, int K);
-// C[M, N] = A[M, K] · Wᵀ (+ bias[N] when not NULL) from W packed by
+// C[M, N] = act(A[M, K] · Wᵀ (+ bias[N] when not NULL)) from W packed by
 // bc_sgemm_pack_wt: the bits of bc_sgemm_wt on the same weights followed by
-// adding the bias, without packing and widening W on every call (for a ViT's
-// 257 tokens those cost about a fifth of the time) or a pass to add the bias.
+// adding the bias and applying act (NULL: none; else an element-wise
+// function, called on pieces of rows of C as they are finished), without
+// packing and widening W on every call (for a ViT's 257 tokens those cost
+// about a fifth of the time) or passes over C for the bias and activation.
+typedef void bc_sgemm_act(float *x, size_t n);
 void bc_sgemm_wt_packed(int threads, int M, int N, int K, const float *A, int lda, const float *Bp, const float *bias,
-                        float *C, int ldc);
+                        bc_sgemm_act *act, float *C, int ldc);
 
 // The definition (double accumulation, three loops): the scalar twin the
 // tests compare with.

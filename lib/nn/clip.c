@@ -511,10 +511,16 @@ static float *acts_carve(acts_t *a, int T, int W, int M, size_t extra) {
 // bound by reading the weights, and packing them would cost more than the
 // product (measured for ViT-H-14's text tower, 17 tokens, fp16: 280 ms a
 // prompt through the GEMM, ~110 ms this way).
-static void linear(float *out, const float *x, const linear_t *l, int n) {
-    if (l->w.prepared) bc_linear_many(out, x, &l->w, l->b, n);
-    else bc_linear(out, x, &l->w, l->b, n);
+static void linear_act(float *out, const float *x, const linear_t *l, bc_act act, int n) {
+    if (l->w.prepared) {
+        bc_linear_many_act(out, x, &l->w, l->b, act, n);
+    } else {
+        bc_linear(out, x, &l->w, l->b, n);
+        bc_activate(out, (size_t)n * (size_t)l->w.rows, act);
+    }
 }
+
+static void linear(float *out, const float *x, const linear_t *l, int n) { linear_act(out, x, l, BC_ACT_NONE, n); }
 
 // x [r0, r0 + n) += self-attention of ln1(x) over all T tokens (causal for
 // text, where then r0 + n = T): rows outside [r0, r0 + n) serve only as keys
@@ -534,11 +540,9 @@ static void attention_forward(const tower_t *t, const block_t *b, float *x, int 
 
 // x [T, W] += fc2(act(fc1(ln2(x)))).
 static void mlp_forward(const tower_t *t, const block_t *b, float *x, int T, acts_t *a) {
-    int W = t->cfg.width, M = t->cfg.mlp;
+    int W = t->cfg.width;
     bc_layernorm(a->h, x, b->ln2.w, b->ln2.b, T, W, t->cfg.eps);
-    linear(a->f, a->h, &b->fc1, T);
-    if (t->cfg.quick_gelu) bc_gelu_quick(a->f, (size_t)T * (size_t)M);
-    else bc_gelu(a->f, (size_t)T * (size_t)M);
+    linear_act(a->f, a->h, &b->fc1, t->cfg.quick_gelu ? BC_ACT_GELU_QUICK : BC_ACT_GELU, T);
     linear(a->h, a->f, &b->fc2, T);
     bc_add(x, a->h, (size_t)T * (size_t)W);
 }

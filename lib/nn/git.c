@@ -251,14 +251,12 @@ static void acts_alloc(acts_t *a, int n, int nk, int D, int I) {
 // The rest of a post-LN layer once the attention's context rows are in
 // a->attn: x = LN(x + dense(ctx)); x = LN(x + out(act(inter(x)))). x [n, D].
 static void layer_rest(const bc_git *m, const layer_t *l, float *x, int n, acts_t *a) {
-    int D = m->cfg.hidden, I = m->cfg.intermediate;
+    int D = m->cfg.hidden;
     size_t nd = (size_t)n * D;
     linear(a->tmp, a->attn, &l->attn_out, n);
     bc_add(x, a->tmp, nd);
     bc_layernorm(x, x, l->attn_norm.w, l->attn_norm.b, n, D, m->cfg.eps);
-    linear(a->ffn, x, &l->inter, n);
-    if (m->cfg.quick_gelu) bc_gelu_quick(a->ffn, (size_t)n * I);
-    else bc_gelu(a->ffn, (size_t)n * I);
+    bc_linear_many_act(a->ffn, x, &l->inter.w, l->inter.b, m->cfg.quick_gelu ? BC_ACT_GELU_QUICK : BC_ACT_GELU, n);
     linear(a->tmp, a->ffn, &l->out, n);
     bc_add(x, a->tmp, nd);
     bc_layernorm(x, x, l->out_norm.w, l->out_norm.b, n, D, m->cfg.eps);

@@ -104,17 +104,28 @@ void bc_weight_release(bc_weight *w) {
     w->prepared = NULL;
 }
 
-void bc_linear_many(float *out, const float *x, const bc_weight *w, const float *bias, int n) {
+void bc_linear_many_act(float *out, const float *x, const bc_weight *w, const float *bias, bc_act act, int n) {
     int rows = w->rows, cols = w->cols;
     if (n <= 0 || rows <= 0) return;
-    if (w->prepared) {  // the bias is added as each tile is stored
-        bc_sgemm_wt_packed(bc_ops_threads(), n, rows, cols, x, cols, w->prepared, bias, out, rows);
+    if (w->prepared) {  // the bias is added as each tile is stored, act as pieces are finished
+        bc_sgemm_act *fn = act == BC_ACT_GELU ? bc_gelu_kernel : act == BC_ACT_GELU_QUICK ? bc_gelu_quick_kernel : NULL;
+        bc_sgemm_wt_packed(bc_ops_threads(), n, rows, cols, x, cols, w->prepared, bias, fn, out, rows);
         return;
     }
     bc_sgemm_wt(bc_ops_threads(), n, rows, cols, x, cols, w->data, sgemm_type(w), cols, out, rows);
     if (bias)
         for (int i = 0; i < n; i++)
             for (int r = 0; r < rows; r++) out[(size_t)i * rows + r] += bias[r];
+    bc_activate(out, (size_t)n * (size_t)rows, act);
+}
+
+void bc_activate(float *x, size_t n, bc_act act) {
+    if (act == BC_ACT_GELU) bc_gelu(x, n);
+    else if (act == BC_ACT_GELU_QUICK) bc_gelu_quick(x, n);
+}
+
+void bc_linear_many(float *out, const float *x, const bc_weight *w, const float *bias, int n) {
+    bc_linear_many_act(out, x, w, bias, BC_ACT_NONE, n);
 }
 
 void bc_linear_ref(float *out, const float *x, const bc_weight *w, const float *bias, int n) {

@@ -237,13 +237,11 @@ const bc_owlv2_config *bc_owlv2_config_of(const bc_owlv2 *m) { return &m->cfg; }
 
 static void linear(float *out, const float *x, const linear_t *l, int n) { bc_linear_many(out, x, &l->w, l->b, n); }
 
-// out [n, dense2 rows] = dense2(gelu(dense1(gelu(dense0(x))))); h1, h2 [n, Wv] scratch.
+// out [n, dense2 rows] = dense2(gelu(dense1(gelu(dense0(x))))) (nn.GELU():
+// exact erf); h1, h2 [n, Wv] scratch.
 static void head_forward(const mlp_head_t *h, const float *x, int n, float *h1, float *h2, float *out) {
-    size_t nw = (size_t)n * (size_t)h->dense0.w.rows;
-    linear(h1, x, &h->dense0, n);
-    bc_gelu(h1, nw);  // nn.GELU(): exact erf
-    linear(h2, h1, &h->dense1, n);
-    bc_gelu(h2, nw);
+    bc_linear_many_act(h1, x, &h->dense0.w, h->dense0.b, BC_ACT_GELU, n);
+    bc_linear_many_act(h2, h1, &h->dense1.w, h->dense1.b, BC_ACT_GELU, n);
     linear(out, h2, &h->dense2, n);
 }
 

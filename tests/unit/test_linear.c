@@ -151,6 +151,48 @@ static void test_linear_many(void) {
     bc_ops_set_threads(2);
 }
 
+// bc_linear_many_act on a prepared weight (the activation applied inside the
+// GEMM as pieces of the output are finished) against bc_linear_many on the
+// unprepared weight followed by bc_activate: the same bits, for each
+// activation, on 1 and 2 threads, with more rows than weight rows (threads
+// over row blocks; 1100 outputs: the output done in column blocks, the last
+// one partial) and fewer (threads over columns).
+static void test_linear_act(void) {
+    bc_rng rng;
+    bc_rng_seed(&rng, 12);
+    int rows = 1100, cols = 300, ns[2] = {300, 29};
+    float *raw = bc_malloc(sizeof(float) * rows * cols), *bias = bc_malloc(sizeof(float) * rows);
+    float *x = bc_malloc(sizeof(float) * ns[0] * cols);
+    float *want = bc_malloc(sizeof(float) * ns[0] * rows), *got = bc_malloc(sizeof(float) * ns[0] * rows);
+    for (int i = 0; i < rows * cols; i++) raw[i] = randf(&rng) * 0.2f;
+    for (int r = 0; r < rows; r++) bias[r] = randf(&rng);
+    for (int i = 0; i < ns[0] * cols; i++) x[i] = randf(&rng) * 4.0f;
+    bc_weight w = {.dtype = BC_DT_F32, .data = raw, .rows = rows, .cols = cols}, p = w;
+    bc_weight_prepare(&p);
+    const char *names[] = {"none", "gelu", "quick_gelu"};
+    for (int generic = 0; generic <= 1; generic++) {
+        bc_sgemm_force_generic(generic);
+        for (int act = BC_ACT_NONE; act <= BC_ACT_GELU_QUICK; act++) {
+            int same = 1;
+            for (int threads = 1; threads <= 2; threads++) {
+                bc_ops_set_threads(threads);
+                for (int k = 0; k < 2; k++) {
+                    bc_linear_many(want, x, &w, bias, ns[k]);
+                    bc_activate(want, (size_t)ns[k] * rows, (bc_act)act);
+                    bc_linear_many_act(got, x, &p, bias, (bc_act)act, ns[k]);
+                    same &= memcmp(got, want, sizeof(float) * ns[k] * rows) == 0;
+                }
+            }
+            CHECK(same, "linear_many_act %s, %s kernel, prepared: the bits of linear_many then the activation (%d and %d rows, 1100 outputs, 1 and 2 threads)",
+                  names[act], bc_sgemm_kernel_name(), ns[0], ns[1]);
+        }
+    }
+    bc_sgemm_force_generic(0);
+    bc_ops_set_threads(2);
+    bc_weight_release(&p);
+    free(raw), free(bias), free(x), free(want), free(got);
+}
+
 static void test_sgemm_bt(void) {
     bc_rng rng;
     bc_rng_seed(&rng, 8);
@@ -218,6 +260,7 @@ static void test_attention_rows(void) {
 int main(void) {
     test_linear_bits();
     test_linear_many();
+    test_linear_act();
     test_sgemm_bt();
     test_attention_rows();
     return check_done();
