@@ -11,14 +11,14 @@
 # the last, odd one on both cores, as the single image of the shorter run
 # is; so N should be a multiple of the batch); the reference's load and a
 # warm-up image are not counted, then it times the same 1 + N one by one.
-# The machine is shared and timings vary by 10-30% from run to run:
-# BENCH_RUNS rounds (default 3) each time ours and then the reference, and
-# each side's best is reported.
+# The machine is shared and timings vary by 10-30% from run to run, this
+# bench's most (slow spells of minutes): BENCH_RUNS rounds (default 5) each
+# time ours and then the reference, and each side's best is reported.
 . tests/bench/timing.sh
 python3 -c 'import transformers, torch, PIL, scipy' 2>/dev/null || { echo "| score-det | skipped: needs python3 with torch + transformers + Pillow + scipy | | | |"; exit 0; }
 tmp=$(mktemp -d); trap 'rm -rf $tmp' EXIT
 N=${BENCH_IMAGES:-2}
-R=${BENCH_RUNS:-3}
+R=${BENCH_RUNS:-5}
 cat > $tmp/bench.py <<'PY'
 import base64, io, json, os, resource, sys, time
 import numpy as np
