@@ -46,25 +46,31 @@ static int force_generic;
 
 void bc_softmax_force_generic(int on) { force_generic = on; }
 
+// 2^x, 0 below FLUSH (and for NaN, as in chunk_avx512).
+static inline float exp2_generic(float x) { return x >= FLUSH ? bc_vexp(x * 0.693147180559945309f) : 0.0f; }
+
 BC_CLONES
-static void columns_generic(float *st, int n, float *inv) {
-    float max[L], sum[L];
-    for (int i = 0; i < L; i++) max[i] = -INFINITY, sum[i] = 0.0f;
+static void chunk_generic(float *st, int n, float *max, float *sum, float *scale) {
+    float m[L], s[L];
+    for (int i = 0; i < L; i++) m[i] = max[i], s[i] = 0.0f;
     for (int j = 0; j < n; j++) {
         const float *r = st + (size_t)j * L;
 #pragma omp simd
-        for (int i = 0; i < L; i++) max[i] = r[i] > max[i] ? r[i] : max[i];
+        for (int i = 0; i < L; i++) m[i] = r[i] > m[i] ? r[i] : m[i];
     }
     for (int j = 0; j < n; j++) {
         float *r = st + (size_t)j * L;
 #pragma omp simd
         for (int i = 0; i < L; i++) {
-            float x = r[i] - max[i];
-            r[i] = x < FLUSH ? 0.0f : bc_vexp(x * 0.693147180559945309f);
-            sum[i] += r[i];
+            r[i] = exp2_generic(r[i] - m[i]);
+            s[i] += r[i];
         }
     }
-    for (int i = 0; i < L; i++) inv[i] = 1.0f / sum[i];
+    for (int i = 0; i < L; i++) {
+        scale[i] = exp2_generic(max[i] - m[i]);
+        sum[i] = sum[i] * scale[i] + s[i];
+        max[i] = m[i];
+    }
 }
 
 #ifdef BC_HAVE_AVX512_SOFTMAX
@@ -85,8 +91,9 @@ __attribute__((target("avx512f"))) static inline __m512 exp2_avx512(__m512 x) {
     return _mm512_maskz_scalef_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(FLUSH), _CMP_GE_OQ), p, n);
 }
 
-__attribute__((target("avx512f"))) static void columns_avx512(float *st, int n, float *inv) {
-    __m512 m0 = _mm512_set1_ps(-INFINITY), m1 = m0;
+__attribute__((target("avx512f"))) static void chunk_avx512(float *st, int n, float *max, float *sum,
+                                                            float *scale) {
+    __m512 old0 = _mm512_loadu_ps(max), old1 = _mm512_loadu_ps(max + 16), m0 = old0, m1 = old1;
     for (int j = 0; j < n; j++) {
         m0 = _mm512_max_ps(m0, _mm512_loadu_ps(st + (size_t)j * L));
         m1 = _mm512_max_ps(m1, _mm512_loadu_ps(st + (size_t)j * L + 16));
@@ -101,17 +108,31 @@ __attribute__((target("avx512f"))) static void columns_avx512(float *st, int n, 
         s0 = _mm512_add_ps(s0, e0);
         s1 = _mm512_add_ps(s1, e1);
     }
-    _mm512_storeu_ps(inv, _mm512_div_ps(_mm512_set1_ps(1.0f), s0));
-    _mm512_storeu_ps(inv + 16, _mm512_div_ps(_mm512_set1_ps(1.0f), s1));
+    // before the first chunk the old max is −inf: 2^(−inf) and, for a column
+    // still without a max, 2^(−inf − (−inf)) = 2^NaN are both 0 here
+    __m512 f0 = exp2_avx512(_mm512_sub_ps(old0, m0)), f1 = exp2_avx512(_mm512_sub_ps(old1, m1));
+    _mm512_storeu_ps(scale, f0);
+    _mm512_storeu_ps(scale + 16, f1);
+    _mm512_storeu_ps(sum, _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(sum), f0), s0));
+    _mm512_storeu_ps(sum + 16, _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(sum + 16), f1), s1));
+    _mm512_storeu_ps(max, m0);
+    _mm512_storeu_ps(max + 16, m1);
 }
 #endif
 
-void bc_softmax_columns_exp2(float *st, int n, float *inv) {
+void bc_softmax_columns_exp2_chunk(float *st, int n, float *max, float *sum, float *scale) {
 #ifdef BC_HAVE_AVX512_SOFTMAX
     if (!force_generic && __builtin_cpu_supports("avx512f")) {
-        columns_avx512(st, n, inv);
+        chunk_avx512(st, n, max, sum, scale);
         return;
     }
 #endif
-    columns_generic(st, n, inv);
+    chunk_generic(st, n, max, sum, scale);
+}
+
+void bc_softmax_columns_exp2(float *st, int n, float *inv) {
+    float max[L], sum[L], scale[L];
+    for (int i = 0; i < L; i++) max[i] = -INFINITY, sum[i] = 0.0f;
+    bc_softmax_columns_exp2_chunk(st, n, max, sum, scale);  // scale: all 0, sum = 0·0 + Σe
+    for (int i = 0; i < L; i++) inv[i] = 1.0f / sum[i];
 }

@@ -13,6 +13,15 @@ enum { BC_SOFTMAX_LANES = 32 };
 // generic one (vexp.h) differ in the last bits.
 void bc_softmax_columns_exp2(float *st, int n, float *inv);
 
+// The same with the keys in chunks (flash attention's online softmax): st
+// holds one chunk's scores [n, 32]; max[i] and sum[i] carry column i's
+// running max and Σe over the chunks before (−inf and 0 before the first).
+// The chunk's e are taken against the new running max, which replaces max;
+// scale[i] = 2^(old max − new max) is what the column's results from earlier
+// chunks must be multiplied by (sum already is: sum = sum·scale + Σ chunk e).
+// One chunk of all n keys gives bc_softmax_columns_exp2's bits.
+void bc_softmax_columns_exp2_chunk(float *st, int n, float *max, float *sum, float *scale);
+
 // Uses the generic path even where AVX-512 is there (1), or not (0): for
 // tests.
 void bc_softmax_force_generic(int on);

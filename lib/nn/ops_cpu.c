@@ -296,22 +296,35 @@ enum { ATT_QB = 64 };
 
 // ---- attention without a mask: transposed, no packing of the weights --------------
 //
-// A work unit takes one head and QT = 32 queries (one packed-B panel of the
-// GEMM) and computes everything transposed:
-//   sᵀ [nk, QT] = k_h · (scale · log2 e · q_block)ᵀ  (A: the keys, packed once)
-//   e = 2^(sᵀ − max) down each column  (the 32 queries are the 32 lanes;
-//                                       kernels/cpu/softmax.c)
-//   outᵀ [hd, QT] = v_hᵀ · e / Σe      (A: the head's values, packed once)
-// sᵀ in row-major [nk, QT] *is* the packed layout of the second GEMM's B, so
-// the weights are never repacked, and the softmax runs on whole vectors with
-// no horizontal sums. (The untransposed way, softmax along rows and then a
-// packing pass, took 17% of score-det's time on OWLv2's 3601 tokens; this
-// way, 12% with vexp.h's exp, less with softmax.c's 2^x.) The 1/Σe of each
-// query multiplies its hd outputs, not its nk weights.
+// A work unit takes one head and up to QG blocks of QT = 32 queries (a block
+// is one packed-B panel of the GEMM) and computes everything transposed, the
+// keys in chunks of KB (flash attention's online softmax):
+//   sᵀ [kb, QT] = k_chunk · (scale · log2 e · q_block)ᵀ   (A: the keys,
+//                                                          packed once)
+//   e = 2^(sᵀ − running max) down each column  (the 32 queries are the 32
+//                                               lanes; kernels/cpu/softmax.c)
+//   outᵀ [hd, QT] = outᵀ · 2^(old max − new max) + v_chunkᵀ · e
+//                                               (A: the values, packed once)
+// and at the end outᵀ / Σe. sᵀ in row-major [kb, QT] *is* the packed layout
+// of the second GEMM's B, so the weights are never repacked, and the
+// softmax runs on whole vectors with no horizontal sums. (The untransposed
+// way, softmax along rows and then a packing pass, took 17% of score-det's
+// time on OWLv2's 3601 tokens; this way, 12% with vexp.h's exp, less with
+// softmax.c's 2^x.) The 1/Σe of each query multiplies its hd outputs, not
+// its nk weights.
+// Why chunks: a head's packed keys and values (1.8 MB for OWLv2) and a
+// block's scores over all keys (460 KB) do not fit in L2 (2 MB here)
+// together, so every block read the keys and values again from L3 (~30 GB
+// an image); a chunk's (2 × 192 KB + 96 KB) do, and QG blocks share each
+// chunk while it is there.
 // Every query is one lane of the same vector operations wherever it falls
-// in a block, so its output has the same bits whatever nq is.
-enum { QT = BC_SGEMM_NR };
+// in a block, and the chunks are fixed by key index, so its output has the
+// same bits whatever nq is.
+enum { QT = BC_SGEMM_NR, QG = 4, KB = 3 * BC_SGEMM_KC };
 _Static_assert((int)QT == (int)BC_SOFTMAX_LANES, "a query block is one packed-B panel and one row of softmax lanes");
+// a chunk starts on a panel of packed keys (MR rows) and on a block of
+// packed values (KC columns): its part of each packed operand is contiguous
+_Static_assert(KB % BC_SGEMM_MR == 0 && KB % BC_SGEMM_KC == 0, "chunks of whole key panels and value blocks");
 
 // The head's keys k_h [nk, hd] as the A operand (panels of MR keys) and its
 // values v_hᵀ [hd, nk] as another (panels of MR dimensions: MR consecutive
@@ -328,14 +341,35 @@ static void pack_kv_transposed(float *kp, float *vtp, const float *kh, const flo
         }
 }
 
+// A thread's buffers for one work unit: per query block its (scaled
+// queries)ᵀ, outᵀ and the columns' running max and Σe; one chunk's scores.
+typedef struct {
+    float *qt[QG], *ot[QG], *max[QG], *sum[QG];
+    float *st;
+} att_unit;
+
+static void att_unit_carve(att_unit *a, float *p, int hd) {
+    for (int b = 0; b < QG; b++) {
+        a->qt[b] = p, p += (size_t)hd * QT;
+        a->ot[b] = p, p += (size_t)hd * QT;
+        a->max[b] = p, p += QT;
+        a->sum[b] = p, p += QT;
+    }
+    a->st = p;
+}
+
+static size_t att_unit_floats(int hd, int kb) { return (size_t)QG * (2 * (size_t)hd * QT + 2 * QT) + (size_t)kb * QT; }
+
 static void attention_full(float *out, const float *q, const float *k, const float *v, int nq, int nk, int n_heads,
                            int n_kv_heads, int hd, int kv_stride, float scale) {
     int group = n_heads / n_kv_heads, q_stride = n_heads * hd;
-    int qblocks = (nq + QT - 1) / QT, units = n_heads * qblocks;
+    int qblocks = (nq + QT - 1) / QT, groups = (qblocks + QG - 1) / QG, units = n_heads * groups;
     int threads = bc_ops_threads() < units ? bc_ops_threads() : units;
+    // a packed key row is contiguous only within one block of KC columns
+    int kb = hd <= BC_SGEMM_KC ? KB : nk;
     float scale_log2e = scale * 1.44269504088896341f;
     size_t k_floats = bc_sgemm_packed_a_floats(nk, hd), vt_floats = bc_sgemm_packed_a_floats(hd, nk);
-    size_t head_floats = k_floats + vt_floats;
+    size_t head_floats = k_floats + vt_floats, vt_panel_rows = (size_t)(hd + BC_SGEMM_MR - 1) / BC_SGEMM_MR * BC_SGEMM_MR;
     // scratch kept from call to call: ViT-H-14 packs 2.7 MB here 32 times an
     // image, which as fresh memory cost more in page faults than its softmax
     float *packed = bc_thread_scratch(BC_SCRATCH_ATT_KV, (size_t)n_kv_heads * head_floats * sizeof *packed);
@@ -347,36 +381,57 @@ static void attention_full(float *out, const float *q, const float *k, const flo
             float *kp = packed + (size_t)g * head_floats;
             pack_kv_transposed(kp, kp + k_floats, k + (size_t)g * hd, v + (size_t)g * hd, nk, hd, kv_stride);
         }
-        // this thread's q blockᵀ [hd, QT], sᵀ [nk, QT], outᵀ [hd, QT]
-        float *qt = bc_thread_scratch(BC_SCRATCH_ATT_UNIT, ((size_t)hd * QT * 2 + (size_t)nk * QT) * sizeof *qt);
-        float *ot = qt + (size_t)hd * QT, *st = ot + (size_t)hd * QT;
+        att_unit a;
+        att_unit_carve(&a, bc_thread_scratch(BC_SCRATCH_ATT_UNIT, att_unit_floats(hd, kb) * sizeof(float)), hd);
 #pragma omp for schedule(dynamic)  // as threads come free: a shared machine's cores run at uneven speeds
         for (int u = 0; u < units; u++) {
-            int h = u / qblocks, i0 = u % qblocks * QT, m = nq - i0 < QT ? nq - i0 : QT;
+            int h = u / groups, b0 = u % groups * QG, nb = qblocks - b0 < QG ? qblocks - b0 : QG;
             const float *kp = packed + (size_t)(h / group) * head_floats, *vtp = kp + k_floats;
             // Rows of q and out are q_stride apart, beyond the hardware
             // prefetcher's reach: fetch the next unit's queries (a guess:
-            // another thread may take it) and this unit's output rows now,
-            // while the products run (the transposes below waited on memory:
-            // this gains 1-3%).
-            if (u + 1 < units) {
-                int hn = (u + 1) / qblocks, in0 = (u + 1) % qblocks * QT, mn = nq - in0 < QT ? nq - in0 : QT;
-                for (int i = 0; i < mn; i++)
-                    for (int d = 0; d < hd; d += 16)
-                        __builtin_prefetch(q + (size_t)(in0 + i) * q_stride + (size_t)hn * hd + d, 0, 2);
-            }
-            for (int i = 0; i < m; i++)
+            // another thread may take it) and this unit's output rows while
+            // the products run (the transposes waited on memory: this
+            // gained 1-3%).
+            int i_end = (b0 + nb) * QT < nq ? (b0 + nb) * QT : nq;
+            for (int i = b0 * QT; i < i_end; i++)
                 for (int d = 0; d < hd; d += 16)
-                    __builtin_prefetch(out + (size_t)(i0 + i) * q_stride + (size_t)h * hd + d, 1, 2);
+                    __builtin_prefetch(out + (size_t)i * q_stride + (size_t)h * hd + d, 1, 2);
+            if (u + 1 < units) {
+                int hn = (u + 1) / groups, in0 = (u + 1) % groups * QG * QT, in1 = in0 + QG * QT < nq ? in0 + QG * QT : nq;
+                for (int i = in0; i < in1; i++)
+                    for (int d = 0; d < hd; d += 16)
+                        __builtin_prefetch(q + (size_t)i * q_stride + (size_t)hn * hd + d, 0, 2);
+            }
             // (scale · log2(e) · q_block)ᵀ, zeros past the last query:
             // the scores come out in base 2 for the softmax's 2^x
-            if (m < QT) memset(qt, 0, (size_t)hd * QT * sizeof *qt);
-            bc_transpose_scaled(qt, QT, q + (size_t)i0 * q_stride + (size_t)h * hd, q_stride, m, hd, scale_log2e, NULL);
-            float inv[QT];
-            bc_sgemm_packed(nk, QT, hd, kp, qt, st, QT, 0);
-            bc_softmax_columns_exp2(st, nk, inv);
-            bc_sgemm_packed(hd, QT, nk, vtp, st, ot, QT, 0);
-            bc_transpose_scaled(out + (size_t)i0 * q_stride + (size_t)h * hd, q_stride, ot, QT, hd, m, 1.0f, inv);
+            for (int b = 0; b < nb; b++) {
+                int i0 = (b0 + b) * QT, m = nq - i0 < QT ? nq - i0 : QT;
+                if (m < QT) memset(a.qt[b], 0, (size_t)hd * QT * sizeof(float));
+                bc_transpose_scaled(a.qt[b], QT, q + (size_t)i0 * q_stride + (size_t)h * hd, q_stride, m, hd,
+                                    scale_log2e, NULL);
+                for (int i = 0; i < QT; i++) a.max[b][i] = -INFINITY, a.sum[b][i] = 0.0f;
+            }
+            for (int c0 = 0; c0 < nk; c0 += kb) {
+                int n = nk - c0 < kb ? nk - c0 : kb;
+                const float *kc = kp + (size_t)c0 * hd, *vc = vtp + (size_t)c0 * vt_panel_rows;
+                for (int b = 0; b < nb; b++) {
+                    float f[QT];
+                    bc_sgemm_packed(n, QT, hd, kc, a.qt[b], a.st, QT, 0);
+                    bc_softmax_columns_exp2_chunk(a.st, n, a.max[b], a.sum[b], f);
+                    if (c0 > 0)  // the earlier chunks' part, as if against the new max
+                        for (int d = 0; d < hd; d++)
+#pragma omp simd
+                            for (int i = 0; i < QT; i++) a.ot[b][(size_t)d * QT + i] *= f[i];
+                    bc_sgemm_packed(hd, QT, n, vc, a.st, a.ot[b], QT, c0 > 0);
+                }
+            }
+            for (int b = 0; b < nb; b++) {
+                int i0 = (b0 + b) * QT, m = nq - i0 < QT ? nq - i0 : QT;
+                float inv[QT];
+                for (int i = 0; i < QT; i++) inv[i] = 1.0f / a.sum[b][i];
+                bc_transpose_scaled(out + (size_t)i0 * q_stride + (size_t)h * hd, q_stride, a.ot[b], QT, hd, m, 1.0f,
+                                    inv);
+            }
         }
     }
 }

@@ -228,6 +228,7 @@ static void test_attention_rows(void) {
     // nq past one 64-row unit; nk past sgemm's KC (256) and NC (2048) blocks
     struct { int nq, nk, nh, nkv, hd, extra, causal; } cases[] = {
         {70, 70, 2, 1, 16, 3, 1}, {70, 300, 4, 2, 8, 0, 0}, {67, 2100, 1, 1, 8, 1, 1}, {5, 2100, 2, 2, 4, 0, 0},
+        {300, 1700, 2, 1, 8, 0, 0},  // full: query blocks in 3 groups, keys in 3 chunks (ops_cpu.c: QG, KB)
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         int nq = cases[c].nq, nk = cases[c].nk, nh = cases[c].nh, nkv = cases[c].nkv, hd = cases[c].hd;

@@ -145,12 +145,19 @@ static void attention_ref(float *out, const float *q, const float *k, const floa
 static void test_attention(void) {
     bc_rng rng;
     bc_rng_seed(&rng, 2);
-    struct { int nq, nk, nh, nkv, hd, extra, causal; } cases[] = {
-        {7, 7, 4, 4, 8, 0, 1},    // prefill
-        {1, 9, 6, 2, 16, 0, 1},   // one decode step, GQA 3:1
-        {3, 10, 6, 3, 4, 5, 1},   // several new tokens over a cache with spare columns
-        {36, 36, 1, 1, 32, 0, 0}, // the VQ decoder's single-head, non-causal case
-        {70, 600, 4, 2, 20, 3, 0}, // a ViT's: query blocks past one, keys past sgemm's KC
+    // sharp: keys from 768 on (the second chunk of ops_cpu.c's KB) scaled by
+    // 16, so a query's running max jumps by more than 2^64 there (~90 in
+    // base 2: scores of spread ~21 against ~1.3 before) and the
+    // earlier chunks' part is scaled to nothing
+    struct { int nq, nk, nh, nkv, hd, extra, causal, sharp; } cases[] = {
+        {7, 7, 4, 4, 8, 0, 1, 0},    // prefill
+        {1, 9, 6, 2, 16, 0, 1, 0},   // one decode step, GQA 3:1
+        {3, 10, 6, 3, 4, 5, 1, 0},   // several new tokens over a cache with spare columns
+        {36, 36, 1, 1, 32, 0, 0, 0}, // the VQ decoder's single-head, non-causal case
+        {70, 600, 4, 2, 20, 3, 0, 0}, // a ViT's: query blocks past one, keys past sgemm's KC
+        {300, 1700, 2, 1, 64, 0, 0, 0}, // OWLv2's head dim; query blocks in 3 groups, keys in 3 chunks
+        {200, 1600, 2, 2, 16, 0, 0, 1}, // sharp
+        {40, 900, 1, 1, 264, 0, 0, 0}, // a head dim past sgemm's KC: the keys in one chunk
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         int nq = cases[c].nq, nk = cases[c].nk, nh = cases[c].nh, nkv = cases[c].nkv, hd = cases[c].hd;
@@ -160,6 +167,8 @@ static void test_attention(void) {
         float *out = bc_malloc(sizeof(float) * nq * nh * hd), *ref = bc_malloc(sizeof(float) * nq * nh * hd);
         for (int i = 0; i < nq * nh * hd; i++) q[i] = 2 * randf(&rng);
         for (int i = 0; i < nk * kv_stride; i++) k[i] = 2 * randf(&rng), v[i] = randf(&rng);
+        if (cases[c].sharp)
+            for (int i = 768 * kv_stride; i < nk * kv_stride; i++) k[i] *= 16;
         float scale = 1.0f / sqrtf((float)hd);
         attention_ref(ref, q, k, v, nq, nk, nh, nkv, hd, kv_stride, cases[c].causal, scale);
         for (int generic = 0; generic <= 1; generic++) {  // the AVX-512 GEMM and softmax where there, then the generic ones
