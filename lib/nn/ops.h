@@ -51,8 +51,9 @@ void bc_linear(float *out, const float *x, const bc_weight *w, const float *bias
 void bc_linear_many(float *out, const float *x, const bc_weight *w, const float *bias, int n);
 
 // An MLP's activation, applied by bc_linear_many_act to the output as the
-// GEMM finishes each piece of it, while that is still in cache (for a
-// ViT-H-14 the separate GELU pass over 5120-wide rows was ~5% of an image).
+// GEMM finishes each piece of it, while that is still in cache, instead of a
+// pass over memory (ViT-H-14: 42 M values an image, at the ~1.6 ns each
+// measured for GELU over 11 MB; ~5% of an image's time by that estimate).
 typedef enum { BC_ACT_NONE, BC_ACT_GELU, BC_ACT_GELU_QUICK } bc_act;
 // out = act(bc_linear_many's out): the same bits as bc_linear_many followed
 // by bc_activate.
