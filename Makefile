@@ -130,6 +130,7 @@ deps:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/bicot/io
 	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 pipelines/score-folder.sh $(DESTDIR)$(PREFIX)/bin/bicot-score-folder
 	install -m 644 lib/libbicot.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 lib/*.h $(DESTDIR)$(PREFIX)/include/bicot/
 	install -m 644 lib/io/*.h $(DESTDIR)$(PREFIX)/include/bicot/io/
