@@ -130,9 +130,3 @@ void bc_softmax_columns_exp2_chunk(float *st, int n, float *max, float *sum, flo
     chunk_generic(st, n, max, sum, scale);
 }
 
-void bc_softmax_columns_exp2(float *st, int n, float *inv) {
-    float max[L], sum[L], scale[L];
-    for (int i = 0; i < L; i++) max[i] = -INFINITY, sum[i] = 0.0f;
-    bc_softmax_columns_exp2_chunk(st, n, max, sum, scale);  // scale: all 0, sum = 0·0 + Σe
-    for (int i = 0; i < L; i++) inv[i] = 1.0f / sum[i];
-}

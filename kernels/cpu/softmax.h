@@ -5,21 +5,18 @@
 
 enum { BC_SOFTMAX_LANES = 32 };
 
-// st is [n, 32] row-major: column i holds one query's scores over n keys,
-// already multiplied by log2(e) (so 2^s is e^(the true score)). In place,
-// each column becomes e = 2^(s − max of the column); inv[i] = 1 / Σ e of
-// column i. Every column is a lane of the same vector operations: its
-// results do not depend on the other columns. The AVX-512 path and the
-// generic one (vexp.h) differ in the last bits.
-void bc_softmax_columns_exp2(float *st, int n, float *inv);
-
-// The same with the keys in chunks (flash attention's online softmax): st
-// holds one chunk's scores [n, 32]; max[i] and sum[i] carry column i's
-// running max and Σe over the chunks before (−inf and 0 before the first).
-// The chunk's e are taken against the new running max, which replaces max;
-// scale[i] = 2^(old max − new max) is what the column's results from earlier
-// chunks must be multiplied by (sum already is: sum = sum·scale + Σ chunk e).
-// One chunk of all n keys gives bc_softmax_columns_exp2's bits.
+// The softmax of attention's scores taken down columns, the keys in chunks
+// (flash attention's online softmax). st is one chunk's scores [n, 32]
+// row-major: column i holds one query's scores over n keys, already
+// multiplied by log2(e) (so 2^s is e^(the true score)). max[i] and sum[i]
+// carry column i's running max and Σe over the chunks before (−inf and 0
+// before the first). In place, each column becomes e = 2^(s − the new
+// running max), which replaces max; scale[i] = 2^(old max − new max) is what
+// the column's results from earlier chunks must be multiplied by (sum
+// already is: sum = sum·scale + Σ chunk e). Weights below 2^−64 of the
+// running max are 0 (softmax.c: FLUSH). Every column is a lane of the same
+// vector operations: its results do not depend on the other columns. The
+// AVX-512 path and the generic one (vexp.h) differ in the last bits.
 void bc_softmax_columns_exp2_chunk(float *st, int n, float *max, float *sum, float *scale);
 
 // Uses the generic path even where AVX-512 is there (1), or not (0): for

@@ -2,12 +2,15 @@
 // paths against exp2 in double precision, over columns of very different
 // ranges (a column whose other keys underflow to exact zeros, constant
 // columns, scores in the thousands), and a column's bits independent of its
-// neighbours. Tolerances: each e = 2^x, x = s − max as float computes it
-// (exactly 0 where x < −64: see softmax.c),
-// within (2e-7 + 1.2e-7·|x|) relative (the generic path's e^(x·ln 2) rounds
-// x·ln 2, an error that grows with |x| as in any float exp; a wrong
-// coefficient is off by 1e-4 and more); 1/Σe within n·1.2e-7 relative of
-// 1/Σ of the kernel's own e in double (the bound of a float sum of n terms).
+// neighbours. All keys in one chunk: each e = 2^x, x = s − max as float
+// computes it (exactly 0 where x < −64: see softmax.c), within (2e-7 +
+// 1.2e-7·|x|) relative (the generic path's e^(x·ln 2) rounds x·ln 2, an
+// error that grows with |x| as in any float exp; a wrong coefficient is off
+// by 1e-4 and more); Σe within n·1.2e-7 relative of Σ of the kernel's own e
+// in double (the bound of a float sum of n terms). In chunks (5 and 768
+// keys): the running max ends as the column's max, exactly, and Σe, rescaled
+// chunk after chunk, within the same bounds of Σ 2^(s − max) in double, plus
+// 2e-7 + 1.2e-7·|rise| for each rescaling (the scale is one more 2^x).
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,14 @@ static float score(int j, int i) {
     }
 }
 
+// All n keys as one chunk: e in place, inv[i] = 1 / Σe.
+static void whole(float *st, int n, float *inv) {
+    float max[L], sum[L], scale[L];
+    for (int i = 0; i < L; i++) max[i] = -INFINITY, sum[i] = 0.0f;
+    bc_softmax_columns_exp2_chunk(st, n, max, sum, scale);
+    for (int i = 0; i < L; i++) inv[i] = 1.0f / sum[i];
+}
+
 static void check_path(int generic, int n) {
     bc_softmax_force_generic(generic);
     float *st = malloc(sizeof(float) * n * L), *other = malloc(sizeof(float) * n * L), inv[L], inv2[L];
@@ -34,8 +45,8 @@ static void check_path(int generic, int n) {
     // the same columns beside different neighbours: columns i % 4 == 0 swapped with zeros around
     for (int j = 0; j < n; j++)
         for (int i = 0; i < L; i++) other[j * L + i] = i % 4 == 0 ? score(j, i) : -1.0f;
-    bc_softmax_columns_exp2(st, n, inv);
-    bc_softmax_columns_exp2(other, n, inv2);
+    whole(st, n, inv);
+    whole(other, n, inv2);
     int bad = 0, alone = 1;
     double worst = 0;
     for (int i = 0; i < L; i++) {
@@ -65,9 +76,39 @@ static void check_path(int generic, int n) {
     bc_softmax_force_generic(0);
 }
 
+// The same columns in chunks of `chunk` keys: the final running max and Σe.
+static void check_chunks(int generic, int n, int chunk) {
+    bc_softmax_force_generic(generic);
+    float *st = malloc(sizeof(float) * n * L), max[L], sum[L], scale[L], first[L];
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < L; i++) st[j * L + i] = score(j, i);
+    for (int i = 0; i < L; i++) max[i] = -INFINITY, sum[i] = 0.0f;
+    int chunks = 0;
+    for (int c0 = 0; c0 < n; c0 += chunk, chunks++) {
+        bc_softmax_columns_exp2_chunk(st + (size_t)c0 * L, n - c0 < chunk ? n - c0 : chunk, max, sum, scale);
+        if (c0 == 0) memcpy(first, max, sizeof first);
+    }
+    int bad = 0;
+    for (int i = 0; i < L; i++) {
+        float m = -INFINITY;
+        for (int j = 0; j < n; j++) m = fmaxf(m, score(j, i));
+        double want = 0;
+        for (int j = 0; j < n; j++) want += exp2((double)(score(j, i) - m));
+        double tol = n * 1.2e-7 + 2e-7 + 1.2e-7 * 64 + chunks * 2e-7 + 1.2e-7 * (m - first[i]);
+        bad += max[i] != m || !(fabs(sum[i] - want) <= tol * want);
+    }
+    CHECK(bad == 0, "softmax columns in chunks of %d (%s path, %d keys): the running max ends exact, the sum within tolerance of double (%d columns off)",
+          chunk, generic ? "generic" : "AVX-512 or generic", n, bad);
+    free(st);
+    bc_softmax_force_generic(0);
+}
+
 int main(void) {
     int sizes[] = {1, 7, 3601};
-    for (int g = 0; g <= 1; g++)
+    for (int g = 0; g <= 1; g++) {
         for (int k = 0; k < 3; k++) check_path(g, sizes[k]);
+        check_chunks(g, 3601, 5);
+        check_chunks(g, 3601, 768);
+    }
     return check_done();
 }
