@@ -169,7 +169,7 @@ static int detect(worker *w, const uint8_t *png, size_t len, const char **phrase
         memcpy(queries + (size_t)q * E, e, (size_t)E * sizeof *e);
     }
     bc_owlv2_preprocess(c->m, img.rgb, img.w, img.h, w->pixels);
-    bc_owlv2_image *im = bc_owlv2_encode_image(c->m, w->pixels);
+    bc_owlv2_image *im = bc_owlv2_encode_image(c->m, w->pixels, 0);
     int n = im->n;
     float *scores = bc_malloc((size_t)n * np * sizeof *scores);  // [n, np] logits, then sigmoids
     bc_owlv2_logits(im, queries, np, scores);

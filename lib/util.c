@@ -332,11 +332,9 @@ int bc_base64_decode(const char *s, size_t slen, uint8_t **out, size_t *out_len)
 
 // ---- per-thread scratch --------------------------------------------------------------
 
-enum { SCRATCH_SLOTS = 8 };
-
 typedef struct {
-    void *p[SCRATCH_SLOTS];
-    size_t size[SCRATCH_SLOTS];
+    void *p[BC_SCRATCH_SLOTS];
+    size_t size[BC_SCRATCH_SLOTS];
 } scratch_set;
 
 static pthread_key_t scratch_key;
@@ -344,7 +342,7 @@ static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 
 static void scratch_free(void *v) {
     scratch_set *s = v;
-    for (int i = 0; i < SCRATCH_SLOTS; i++) free(s->p[i]);
+    for (int i = 0; i < BC_SCRATCH_SLOTS; i++) free(s->p[i]);
     free(s);
 }
 
@@ -353,7 +351,7 @@ static void scratch_key_create(void) {
 }
 
 void *bc_thread_scratch(int slot, size_t bytes) {
-    if (slot < 0 || slot >= SCRATCH_SLOTS) bc_die(BC_EXIT_FATAL, "bc_thread_scratch: no slot %d", slot);
+    if (slot < 0 || slot >= BC_SCRATCH_SLOTS) bc_die(BC_EXIT_FATAL, "bc_thread_scratch: no slot %d", slot);
     pthread_once(&scratch_once, scratch_key_create);
     scratch_set *s = pthread_getspecific(scratch_key);
     if (!s) {

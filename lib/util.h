@@ -62,6 +62,8 @@ enum {
     BC_SCRATCH_ATT_KV,    // nn/ops_cpu.c attention: the packed keys and values of all heads
     BC_SCRATCH_ATT_UNIT,  // nn/ops_cpu.c attention: a thread's buffers for one work unit
     BC_SCRATCH_CLIP_ACTS, // nn/clip.c: a tower's activations
+    BC_SCRATCH_OWLV2,     // nn/owlv2.c: the tokens and head buffers of an image
+    BC_SCRATCH_SLOTS
 };
 void *bc_thread_scratch(int slot, size_t bytes);
 char *bc_strndup(const char *s, size_t n);

@@ -435,9 +435,9 @@ static void sgemm_threaded(int threads, int M, int N, int K, const float *A, int
 }
 
 void bc_sgemm_wt(int threads, int M, int N, int K, const float *A, int lda, const void *W, int w_type, int ldw,
-                 float *C, int ldc) {
+                 float *C, int ldc, int accumulate) {
     int kind = w_type == BC_SGEMM_BF16 ? B_TRANS_BF16 : w_type == BC_SGEMM_F16 ? B_TRANS_F16 : B_TRANS_F32;
-    sgemm_threaded(threads, M, N, K, A, lda, W, ldw, kind, C, ldc, 0);
+    sgemm_threaded(threads, M, N, K, A, lda, W, ldw, kind, C, ldc, accumulate);
 }
 
 // ---- weights packed once ------------------------------------------------------------
@@ -473,11 +473,14 @@ static void apply_act(bc_sgemm_act *act, float *C, int ldc, int m, int n) {
 }
 
 void bc_sgemm_wt_packed(int threads, int M, int N, int K, const float *A, int lda, const float *Bp, const float *bias,
-                        bc_sgemm_act *act, float *C, int ldc) {
+                        bc_sgemm_act *act, float *C, int ldc, int accumulate) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) {
         for (int i = 0; i < M; i++)
-            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = bias ? bias[j] : 0.0f;
+            for (int j = 0; j < N; j++) {
+                float *c = C + (size_t)i * ldc + j;
+                *c = (accumulate ? *c : 0.0f) + (bias ? bias[j] : 0.0f);
+            }
         apply_act(act, C, ldc, M, N);
         return;
     }
@@ -511,7 +514,7 @@ void bc_sgemm_wt_packed(int threads, int M, int N, int K, const float *A, int ld
                     const float *last = pc + kc == K && bias ? bias + jc : NULL;  // the bias joins the last block
                     if (jc == 0) pack_a(pa + (size_t)pc * mp, A + (size_t)ic * lda + pc, lda, mc, kc);
                     macro_kernel(kernel, mc, nc, kc, pa + (size_t)pc * mp, Bp + (size_t)pc * np + (size_t)jc * kc,
-                                 C + (size_t)ic * ldc + jc, ldc, pc > 0, last);
+                                 C + (size_t)ic * ldc + jc, ldc, accumulate || pc > 0, last);
                 }
                 apply_act(act, C + (size_t)ic * ldc + jc, ldc, mc, nc);
             }
@@ -540,7 +543,7 @@ void bc_sgemm_wt_packed(int threads, int M, int N, int K, const float *A, int ld
             for (int ch = 0; ch < col_chunks; ch++) {
                 int j0 = ch * COL_CHUNK, nc = N - j0 < COL_CHUNK ? N - j0 : COL_CHUNK;
                 macro_kernel(kernel, mc, nc, kc, pa, Bp + (size_t)pc * np + (size_t)j0 * kc, C + (size_t)ic * ldc + j0,
-                             ldc, pc > 0, last ? last + j0 : NULL);
+                             ldc, accumulate || pc > 0, last ? last + j0 : NULL);
                 if (pc + kc == K) apply_act(act, C + (size_t)ic * ldc + j0, ldc, mc, nc);
             }
         }

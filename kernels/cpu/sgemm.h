@@ -59,7 +59,7 @@ static inline size_t bc_sgemm_packed_a_index(int M, int K, int m, int k) {
 // C[M, N] (+)= A·B from packed A and B; calling thread only.
 void bc_sgemm_packed(int M, int N, int K, const float *Ap, const float *Bp, float *C, int ldc, int accumulate);
 
-// C[M, N] = A[M, K] · Wᵀ for a weight matrix W [N, K] (rows ldw elements
+// C[M, N] (+)= A[M, K] · Wᵀ for a weight matrix W [N, K] (rows ldw elements
 // apart) stored as float32, bf16 or f16 (w_type), widened while packing; on
 // `threads` OpenMP threads over column blocks of C. A linear layer over many
 // rows (a ViT's tokens): each element is one fused-multiply-add chain over
@@ -67,21 +67,22 @@ void bc_sgemm_packed(int M, int N, int K, const float *Ap, const float *Bp, floa
 // bc_gemv_* (see ops.h: bc_linear_many).
 enum { BC_SGEMM_F32, BC_SGEMM_BF16, BC_SGEMM_F16 };
 void bc_sgemm_wt(int threads, int M, int N, int K, const float *A, int lda, const void *W, int w_type, int ldw,
-                 float *C, int ldc);
+                 float *C, int ldc, int accumulate);
 
 // A weight matrix W [N, K] prepared once for many bc_sgemm_wt_packed calls:
 // Wᵀ widened to float32 in the packed B layout (bc_sgemm_packed_b_index),
 // bc_sgemm_packed_b_floats(K, N) floats at Bp; on `threads` threads.
 void bc_sgemm_pack_wt(int threads, float *Bp, const void *W, int w_type, int ldw, int N, int K);
-// C[M, N] = act(A[M, K] · Wᵀ (+ bias[N] when not NULL)) from W packed by
-// bc_sgemm_pack_wt: the bits of bc_sgemm_wt on the same weights followed by
-// adding the bias and applying act (NULL: none; else an element-wise
+// C[M, N] = act((C +) A[M, K] · Wᵀ (+ bias[N] when not NULL)) from W packed
+// by bc_sgemm_pack_wt (C added when accumulate: a residual connection): the
+// bits of bc_sgemm_wt on the same weights followed by adding the bias and
+// applying act (NULL: none; else an element-wise
 // function, called on pieces of rows of C as they are finished), without
 // packing and widening W on every call (for a ViT's 257 tokens those cost
 // about a fifth of the time) or passes over C for the bias and activation.
 typedef void bc_sgemm_act(float *x, size_t n);
 void bc_sgemm_wt_packed(int threads, int M, int N, int K, const float *A, int lda, const float *Bp, const float *bias,
-                        bc_sgemm_act *act, float *C, int ldc);
+                        bc_sgemm_act *act, float *C, int ldc, int accumulate);
 
 // The definition (double accumulation, three loops): the scalar twin the
 // tests compare with.

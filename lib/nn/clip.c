@@ -522,6 +522,17 @@ static void linear_act(float *out, const float *x, const linear_t *l, bc_act act
 
 static void linear(float *out, const float *x, const linear_t *l, int n) { linear_act(out, x, l, BC_ACT_NONE, n); }
 
+// out += l(x), a residual connection: in the GEMM's stores for a prepared
+// matrix (a pass over memory less), else through tmp [n, rows].
+static void linear_add(float *out, float *tmp, const float *x, const linear_t *l, int n) {
+    if (l->w.prepared) {
+        bc_linear_many_add(out, x, &l->w, l->b, n);
+    } else {
+        linear(tmp, x, l, n);
+        bc_add(out, tmp, (size_t)n * (size_t)l->w.rows);
+    }
+}
+
 // x [r0, r0 + n) += self-attention of ln1(x) over all T tokens (causal for
 // text, where then r0 + n = T): rows outside [r0, r0 + n) serve only as keys
 // and values. n = T, r0 = 0 for every layer but a tower's last, whose
@@ -534,8 +545,7 @@ static void attention_forward(const tower_t *t, const block_t *b, float *x, int 
     linear(a->k, a->h, &b->k, T);
     linear(a->v, a->h, &b->v, T);
     bc_attention(a->att, a->q, a->k, a->v, n, T, t->cfg.heads, t->cfg.heads, hd, W, causal, 1.0f / sqrtf((float)hd));
-    linear(a->h, a->att, &b->out, n);
-    bc_add(x + (size_t)r0 * W, a->h, (size_t)n * (size_t)W);
+    linear_add(x + (size_t)r0 * W, a->h, a->att, &b->out, n);
 }
 
 // x [T, W] += fc2(act(fc1(ln2(x)))).
@@ -543,8 +553,7 @@ static void mlp_forward(const tower_t *t, const block_t *b, float *x, int T, act
     int W = t->cfg.width;
     bc_layernorm(a->h, x, b->ln2.w, b->ln2.b, T, W, t->cfg.eps);
     linear_act(a->f, a->h, &b->fc1, t->cfg.quick_gelu ? BC_ACT_GELU_QUICK : BC_ACT_GELU, T);
-    linear(a->h, a->f, &b->fc2, T);
-    bc_add(x, a->h, (size_t)T * (size_t)W);
+    linear_add(x, a->h, a->f, &b->fc2, T);
 }
 
 // Every layer over x [T, W]; the last computes only rows [r0, r0 + n) (what

@@ -232,18 +232,16 @@ typedef struct {
     float *q;     // [n, D]
     float *attn;  // [n, D]  attention output, then the dense projection
     float *ffn;   // [n, I]
-    float *tmp;   // [n, D]
     float *k, *v; // [nk, D] the keys/values attended to (image rows first)
     float *block;
 } acts_t;
 
 static void acts_alloc(acts_t *a, int n, int nk, int D, int I) {
     size_t nd = (size_t)n * D;
-    a->block = bc_malloc((3 * nd + (size_t)n * I + 2 * (size_t)nk * D) * sizeof(float));
+    a->block = bc_malloc((2 * nd + (size_t)n * I + 2 * (size_t)nk * D) * sizeof(float));
     a->q = a->block;
     a->attn = a->q + nd;
-    a->tmp = a->attn + nd;
-    a->ffn = a->tmp + nd;
+    a->ffn = a->attn + nd;
     a->k = a->ffn + (size_t)n * I;
     a->v = a->k + (size_t)nk * D;
 }
@@ -252,13 +250,10 @@ static void acts_alloc(acts_t *a, int n, int nk, int D, int I) {
 // a->attn: x = LN(x + dense(ctx)); x = LN(x + out(act(inter(x)))). x [n, D].
 static void layer_rest(const bc_git *m, const layer_t *l, float *x, int n, acts_t *a) {
     int D = m->cfg.hidden;
-    size_t nd = (size_t)n * D;
-    linear(a->tmp, a->attn, &l->attn_out, n);
-    bc_add(x, a->tmp, nd);
+    bc_linear_many_add(x, a->attn, &l->attn_out.w, l->attn_out.b, n);
     bc_layernorm(x, x, l->attn_norm.w, l->attn_norm.b, n, D, m->cfg.eps);
     bc_linear_many_act(a->ffn, x, &l->inter.w, l->inter.b, m->cfg.quick_gelu ? BC_ACT_GELU_QUICK : BC_ACT_GELU, n);
-    linear(a->tmp, a->ffn, &l->out, n);
-    bc_add(x, a->tmp, nd);
+    bc_linear_many_add(x, a->ffn, &l->out.w, l->out.b, n);
     bc_layernorm(x, x, l->out_norm.w, l->out_norm.b, n, D, m->cfg.eps);
 }
 

@@ -58,6 +58,10 @@ typedef enum { BC_ACT_NONE, BC_ACT_GELU, BC_ACT_GELU_QUICK } bc_act;
 // out = act(bc_linear_many's out): the same bits as bc_linear_many followed
 // by bc_activate.
 void bc_linear_many_act(float *out, const float *x, const bc_weight *w, const float *bias, bc_act act, int n);
+// out += bc_linear_many's out (a residual connection), added as the GEMM
+// stores each tile instead of in a pass over memory: out + x·wᵀ summed block
+// of k by block, then + bias.
+void bc_linear_many_add(float *out, const float *x, const bc_weight *w, const float *bias, int n);
 // x = act(x) in place: bc_gelu, bc_gelu_quick or nothing.
 void bc_activate(float *x, size_t n, bc_act act);
 

@@ -104,15 +104,17 @@ void bc_weight_release(bc_weight *w) {
     w->prepared = NULL;
 }
 
-void bc_linear_many_act(float *out, const float *x, const bc_weight *w, const float *bias, bc_act act, int n) {
+// out (+)= x·wᵀ + bias, then act: bc_linear_many, _act and _add.
+static void linear_many(float *out, const float *x, const bc_weight *w, const float *bias, bc_act act, int accumulate,
+                        int n) {
     int rows = w->rows, cols = w->cols;
     if (n <= 0 || rows <= 0) return;
     if (w->prepared) {  // the bias is added as each tile is stored, act as pieces are finished
         bc_sgemm_act *fn = act == BC_ACT_GELU ? bc_gelu_kernel : act == BC_ACT_GELU_QUICK ? bc_gelu_quick_kernel : NULL;
-        bc_sgemm_wt_packed(bc_ops_threads(), n, rows, cols, x, cols, w->prepared, bias, fn, out, rows);
+        bc_sgemm_wt_packed(bc_ops_threads(), n, rows, cols, x, cols, w->prepared, bias, fn, out, rows, accumulate);
         return;
     }
-    bc_sgemm_wt(bc_ops_threads(), n, rows, cols, x, cols, w->data, sgemm_type(w), cols, out, rows);
+    bc_sgemm_wt(bc_ops_threads(), n, rows, cols, x, cols, w->data, sgemm_type(w), cols, out, rows, accumulate);
     if (bias)
         for (int i = 0; i < n; i++)
             for (int r = 0; r < rows; r++) out[(size_t)i * rows + r] += bias[r];
@@ -124,8 +126,16 @@ void bc_activate(float *x, size_t n, bc_act act) {
     else if (act == BC_ACT_GELU_QUICK) bc_gelu_quick(x, n);
 }
 
+void bc_linear_many_act(float *out, const float *x, const bc_weight *w, const float *bias, bc_act act, int n) {
+    linear_many(out, x, w, bias, act, 0, n);
+}
+
 void bc_linear_many(float *out, const float *x, const bc_weight *w, const float *bias, int n) {
-    bc_linear_many_act(out, x, w, bias, BC_ACT_NONE, n);
+    linear_many(out, x, w, bias, BC_ACT_NONE, 0, n);
+}
+
+void bc_linear_many_add(float *out, const float *x, const bc_weight *w, const float *bias, int n) {
+    linear_many(out, x, w, bias, BC_ACT_NONE, 1, n);
 }
 
 void bc_linear_ref(float *out, const float *x, const bc_weight *w, const float *bias, int n) {

@@ -247,7 +247,7 @@ static void head_forward(const mlp_head_t *h, const float *x, int n, float *h1, 
 
 static float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-bc_owlv2_image *bc_owlv2_encode_image(const bc_owlv2 *m, const float *chw) {
+bc_owlv2_image *bc_owlv2_encode_image(const bc_owlv2 *m, const float *chw, int objectness) {
     const bc_owlv2_config *c = &m->cfg;
     int n = c->grid * c->grid, W = c->vision_width, E = c->embed_dim;
     size_t nW = (size_t)n * W, nE = (size_t)n * E;
@@ -257,12 +257,12 @@ bc_owlv2_image *bc_owlv2_encode_image(const bc_owlv2 *m, const float *chw) {
     im->n = n, im->width = W, im->embed = E;
     im->embeds = (float *)(im + 1);      // [n, W]
     im->boxes = im->embeds + nW;         // [n, 4]
-    im->objectness = im->boxes + 4 * n;  // [n]
-    im->class_emb = im->objectness + n;  // [n, E]
+    im->objectness = objectness ? im->boxes + 4 * n : NULL;  // [n]
+    im->class_emb = im->boxes + 5 * n;                       // [n, E]
     im->shift = im->class_emb + nE;      // [n]
     im->scale = im->shift + n;           // [n]
-    // scratch
-    float *tokens = bc_malloc(((size_t)(n + 1) * W + 2 * nW) * sizeof *tokens);  // [n + 1, W]
+    // scratch, kept for the thread's next image (fresh pages cost ~1%)
+    float *tokens = bc_thread_scratch(BC_SCRATCH_OWLV2, ((size_t)(n + 1) * W + 2 * nW) * sizeof *tokens);  // [n + 1, W]
     float *h1 = tokens + (size_t)(n + 1) * W;                                     // [n, W]
     float *h2 = h1 + nW;                                                          // [n, W]
 
@@ -276,7 +276,7 @@ bc_owlv2_image *bc_owlv2_encode_image(const bc_owlv2 *m, const float *chw) {
     // box_predictor: sigmoid(box_head(embeds) + box_bias)
     head_forward(&m->box, im->embeds, n, h1, h2, im->boxes);
     for (size_t i = 0; i < 4 * (size_t)n; i++) im->boxes[i] = sigmoidf(im->boxes[i] + m->box_bias[i]);
-    head_forward(&m->objectness, im->embeds, n, h1, h2, im->objectness);
+    if (objectness) head_forward(&m->objectness, im->embeds, n, h1, h2, im->objectness);
 
     // class head, the query-independent half
     linear(im->class_emb, im->embeds, &m->class_dense0, n);
@@ -293,7 +293,6 @@ bc_owlv2_image *bc_owlv2_encode_image(const bc_owlv2 *m, const float *chw) {
         float s = im->scale[p];
         im->scale[p] = (s > 0 ? s : expm1f(s)) + 1.0f;
     }
-    free(tokens);
     return im;
 }
 

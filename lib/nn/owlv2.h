@@ -45,7 +45,7 @@ typedef struct {
     int width, embed;   // Wv, E
     float *embeds;      // [n, Wv] image_embeds (post LN × CLS, layer_norm)
     float *boxes;       // [n, 4] cx, cy, w, h in [0, 1] of the padded square
-    float *objectness;  // [n] objectness logits
+    float *objectness;  // [n] objectness logits, or NULL when not asked for
     float *class_emb;   // [n, E] class head dense0 output / (‖·‖ + 1e-6)
     float *shift;       // [n] logit_shift
     float *scale;       // [n] ELU(logit_scale) + 1
@@ -73,8 +73,10 @@ void bc_owlv2_preprocess(const bc_owlv2 *m, const uint8_t *rgb, int w, int h, fl
 // gaussian_filter + zoom(order=1, mode="mirror", grid_mode=True) + clip).
 void bc_owlv2_resize(const float *img, int w, int h, int C, int out_w, int out_h, float *out);
 
-// Everything one image gives. chw [3, S, S] normalised. Thread-safe.
-bc_owlv2_image *bc_owlv2_encode_image(const bc_owlv2 *m, const float *chw);
+// Everything one image gives. chw [3, S, S] normalised. The objectness
+// head runs only when `objectness` is set (score-det does not use it: ~1% of
+// an image's time). Thread-safe.
+bc_owlv2_image *bc_owlv2_encode_image(const bc_owlv2 *m, const float *chw, int objectness);
 void bc_owlv2_image_free(bc_owlv2_image *im);
 
 // The normalised query embedding (transformers' text_embeds) of token ids

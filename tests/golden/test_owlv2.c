@@ -100,7 +100,7 @@ int main(void) {
         bc_image_free(&img);
         if (!ref) continue;
         // the model on the reference pixels, so that each stage is judged alone
-        bc_owlv2_image *im = bc_owlv2_encode_image(m, ref);
+        bc_owlv2_image *im = bc_owlv2_encode_image(m, ref, 1);
         free(ref);
         struct {
             const char *suffix;
@@ -180,7 +180,7 @@ int main(void) {
     bc_owlv2 *mb = bc_owlv2_open(DIR "bin", &err);
     if (CHECK(mb != NULL, "bin/pytorch_model.bin opens%s%s", mb ? "" : ": ", mb ? "" : err.msg)) {
         float *ref = ref_f32("square.pixels.f32", (size_t)3 * S * S);
-        bc_owlv2_image *a = ref ? bc_owlv2_encode_image(m, ref) : NULL, *b = ref ? bc_owlv2_encode_image(mb, ref) : NULL;
+        bc_owlv2_image *a = ref ? bc_owlv2_encode_image(m, ref, 1) : NULL, *b = ref ? bc_owlv2_encode_image(mb, ref, 1) : NULL;
         CHECK(a && b && memcmp(a->boxes, b->boxes, (size_t)n * 4 * sizeof(float)) == 0 &&
                   memcmp(a->class_emb, b->class_emb, (size_t)n * E * sizeof(float)) == 0 &&
                   memcmp(a->objectness, b->objectness, (size_t)n * sizeof(float)) == 0,

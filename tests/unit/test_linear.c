@@ -193,6 +193,62 @@ static void test_linear_act(void) {
     free(raw), free(bias), free(x), free(want), free(got);
 }
 
+// bc_linear_many_add (a residual connection: out += x·wᵀ + bias, summed in
+// the GEMM's stores): against double out + x·wᵀ + bias, and a prepared
+// weight gives the bits of the unprepared one, on both kernels, 1 and 2
+// threads, through the row path with column blocks (300 rows) and the
+// column path (29 rows); K = 300 takes two k blocks, so the sum goes
+// through a tile's accumulate twice.
+static void test_linear_add(void) {
+    bc_rng rng;
+    bc_rng_seed(&rng, 13);
+    int rows = 1100, cols = 300, ns[2] = {300, 29};
+    float *raw = bc_malloc(sizeof(float) * rows * cols), *bias = bc_malloc(sizeof(float) * rows);
+    float *x = bc_malloc(sizeof(float) * ns[0] * cols), *start = bc_malloc(sizeof(float) * ns[0] * rows);
+    float *want = bc_malloc(sizeof(float) * ns[0] * rows), *got = bc_malloc(sizeof(float) * ns[0] * rows);
+    for (int i = 0; i < rows * cols; i++) raw[i] = randf(&rng) * 0.2f;
+    for (int r = 0; r < rows; r++) bias[r] = randf(&rng);
+    for (int i = 0; i < ns[0] * cols; i++) x[i] = randf(&rng) * 4.0f;
+    for (int i = 0; i < ns[0] * rows; i++) start[i] = randf(&rng) * 8.0f;
+    bc_weight w = {.dtype = BC_DT_F32, .data = raw, .rows = rows, .cols = cols}, p = w;
+    bc_weight_prepare(&p);
+    for (int generic = 0; generic <= 1; generic++) {
+        bc_sgemm_force_generic(generic);
+        int same = 1;
+        double worst = 0;
+        for (int threads = 1; threads <= 2; threads++) {
+            bc_ops_set_threads(threads);
+            for (int k = 0; k < 2; k++) {
+                size_t len = (size_t)ns[k] * rows;
+                memcpy(want, start, len * sizeof(float));
+                bc_linear_many_add(want, x, &w, bias, ns[k]);
+                memcpy(got, start, len * sizeof(float));
+                bc_linear_many_add(got, x, &p, bias, ns[k]);
+                same &= memcmp(got, want, len * sizeof(float)) == 0;
+                for (int i = 0; i < ns[k]; i++)
+                    for (int r = 0; r < rows; r++) {
+                        double s = (double)start[(size_t)i * rows + r] + bias[r], mag = fabs(s);
+                        for (int c = 0; c < cols; c++) {
+                            double t = (double)x[(size_t)i * cols + c] * raw[(size_t)r * cols + c];
+                            s += t, mag += fabs(t);
+                        }
+                        double e = fabs(got[(size_t)i * rows + r] - s) / mag;
+                        if (e > worst) worst = e;
+                    }
+            }
+        }
+        CHECK(same, "linear_many_add, %s kernel: a prepared weight gives the bits of the unprepared one (%d and %d rows, 1 and 2 threads)",
+              bc_sgemm_kernel_name(), ns[0], ns[1]);
+        // float's rounding (6e-8) over a 302-term sum, relative to its magnitude
+        CHECK(worst < 1e-6, "linear_many_add, %s kernel: out + x·wᵀ + bias within 1e-6 of the magnitude of double's (worst %.2e)",
+              bc_sgemm_kernel_name(), worst);
+    }
+    bc_sgemm_force_generic(0);
+    bc_ops_set_threads(2);
+    bc_weight_release(&p);
+    free(raw), free(bias), free(x), free(start), free(want), free(got);
+}
+
 static void test_sgemm_bt(void) {
     bc_rng rng;
     bc_rng_seed(&rng, 8);
@@ -262,6 +318,7 @@ int main(void) {
     test_linear_bits();
     test_linear_many();
     test_linear_act();
+    test_linear_add();
     test_sgemm_bt();
     test_attention_rows();
     return check_done();
