@@ -568,17 +568,18 @@ void bc_sgemm_pack_a(float *Ap, const float *A, int lda, int M, int K) {
     }
 }
 
-void bc_sgemm_packed(int M, int N, int K, const float *Ap, const float *Bp, float *C, int ldc, int accumulate) {
+void bc_sgemm_packed(int M, int N, int K, const float *Ap, const float *Bp, float *C, int ldc, int accumulate,
+                     const float *bias) {
     if (M <= 0 || N <= 0 || K <= 0) return;
     kernel_fn *kernel = pick_kernel();
     size_t mp = (size_t)(M + MR - 1) / MR * MR, np = (size_t)(N + NR - 1) / NR * NR;
     for (int pc = 0; pc < K; pc += KC) {
         int kc = K - pc < KC ? K - pc : KC;
         int acc = accumulate || pc > 0;
-        const float *a = Ap + (size_t)pc * mp, *b = Bp + (size_t)pc * np;
+        const float *a = Ap + (size_t)pc * mp, *b = Bp + (size_t)pc * np, *last = pc + kc == K ? bias : NULL;
         for (int ic = 0; ic < M; ic += MC) {
             int mc = M - ic < MC ? M - ic : MC;
-            macro_kernel(kernel, mc, N, kc, a + (size_t)ic * kc, b, C + (size_t)ic * ldc, ldc, acc, NULL);
+            macro_kernel(kernel, mc, N, kc, a + (size_t)ic * kc, b, C + (size_t)ic * ldc, ldc, acc, last);
         }
     }
 }

@@ -57,7 +57,9 @@ static inline size_t bc_sgemm_packed_a_index(int M, int K, int m, int k) {
            m % BC_SGEMM_MR;
 }
 // C[M, N] (+)= A·B from packed A and B; calling thread only.
-void bc_sgemm_packed(int M, int N, int K, const float *Ap, const float *Bp, float *C, int ldc, int accumulate);
+// bias[N] (when not NULL) is added to C's columns after the last k block.
+void bc_sgemm_packed(int M, int N, int K, const float *Ap, const float *Bp, float *C, int ldc, int accumulate,
+                     const float *bias);
 
 // C[M, N] (+)= A[M, K] · Wᵀ for a weight matrix W [N, K] (rows ldw elements
 // apart) stored as float32, bf16 or f16 (w_type), widened while packing; on

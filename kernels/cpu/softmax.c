@@ -7,8 +7,11 @@
 // folded into the queries) AVX-512 has the pieces of a shorter one:
 //   n = round(x)            vrndscaleps
 //   r = x − n in [−½, ½]
-//   2^r by its Taylor series to degree 7 (relative error < 5e-9, below
-//       float's rounding), fused multiply-adds
+//   2^r by a polynomial of degree 6, 1 + r·q(r), fitted for the least
+//       largest relative error on [−½, ½] (2e-9 in exact arithmetic; 1.0e-7
+//       evaluated in float, where its rounding dominates: the Taylor series
+//       to degree 7 it replaced gave 8.4e-8 with one more multiply-add),
+//       fused multiply-adds
 //   2^r · 2ⁿ                 vscalefps, which also underflows to exact
 //                            zero for very negative x: no clamping needed
 // ~11 operations: measured 30 -> ~12 cycles per key row of 32 lanes.
@@ -32,7 +35,16 @@
 
 enum { L = BC_SOFTMAX_LANES };
 
-// Weights below 2^FLUSH of their column's largest (which is 1) are made 0.
+// The running max moves only when a chunk's scores go more than LAZY above
+// it (flash attention's lazy rescaling): the weights are then at most 2^64,
+// a chunk's Σe at most 768·2^64 and a row's ~2^76, far from float's 2^128,
+// and the chunks after the first can take the running max as known before
+// their scores are computed (bc_softmax_columns_exp2_fixed), so that the
+// GEMM subtracts it and no pass looks for the chunk's max. Softmax does not
+// depend on the max it subtracts; only the rounding does, a little.
+static const float LAZY = 64.0f;
+
+// Weights below 2^FLUSH of the running max (the largest is 1 to 2^LAZY) are made 0.
 // Left as they come, the smallest are subnormal floats, or make subnormal
 // products in the next GEMM, and each of those costs a microcode assist on
 // x86 (~100 cycles): sharp attention, a query whose best key scores 44+
@@ -58,6 +70,7 @@ static void chunk_generic(float *st, int n, float *max, float *sum, float *scale
 #pragma omp simd
         for (int i = 0; i < L; i++) m[i] = r[i] > m[i] ? r[i] : m[i];
     }
+    for (int i = 0; i < L; i++) m[i] = m[i] - max[i] <= LAZY ? max[i] : m[i];  // false for −inf and NaN
     for (int j = 0; j < n; j++) {
         float *r = st + (size_t)j * L;
 #pragma omp simd
@@ -73,22 +86,64 @@ static void chunk_generic(float *st, int n, float *max, float *sum, float *scale
     }
 }
 
+BC_CLONES
+static int fixed_generic(float *st, int n, float *sum, float *top) {
+    float s[L], t[L];
+    for (int i = 0; i < L; i++) s[i] = sum[i], t[i] = top[i];
+    for (int j = 0; j < n; j++) {
+        float *r = st + (size_t)j * L;
+#pragma omp simd
+        for (int i = 0; i < L; i++) {
+            t[i] = r[i] > t[i] ? r[i] : t[i];
+            r[i] = exp2_generic(r[i]);
+            s[i] += r[i];
+        }
+    }
+    int over = 0;
+    for (int i = 0; i < L; i++) {
+        sum[i] = s[i], top[i] = t[i];
+        over |= !(t[i] <= LAZY);
+    }
+    return over;
+}
+
 #ifdef BC_HAVE_AVX512_SOFTMAX
 // 2^x for x <= 0 (and any x whose 2^x is a float), 16 lanes; 0 below
 // x = −64 (see FLUSH).
 __attribute__((target("avx512f"))) static inline __m512 exp2_avx512(__m512 x) {
     __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_sub_ps(x, n);  // exact
-    // 2^r = Σ (r·ln2)^k / k!, k <= 7
-    __m512 p = _mm512_set1_ps(1.5252734e-5f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.5403530e-4f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3333558e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(9.6181291e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.5504109e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(2.4022651e-1f));
+    // 2^r ~ 1 + r·q(r): the coefficients by tests/golden/fit_exp2.py
+    __m512 p = _mm512_set1_ps(1.5353342e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3398873e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(9.6184378e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.5503324e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(2.4022648e-1f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(6.9314718e-1f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     return _mm512_maskz_scalef_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(FLUSH), _CMP_GE_OQ), p, n);
+}
+
+// Over rows of 32 lanes, in place: e = 2^(st − m), s += e; or when t0 is
+// not NULL (a constant where this is inlined), e = 2^st and t = max(t, st).
+__attribute__((target("avx512f"), always_inline)) static inline void
+exp_rows_avx512(float *st, int n, __m512 m0, __m512 m1, __m512 *s0, __m512 *s1, __m512 *t0, __m512 *t1) {
+    for (int j = 0; j < n; j++) {
+        float *r = st + (size_t)j * L;
+        __m512 x0 = _mm512_loadu_ps(r), x1 = _mm512_loadu_ps(r + 16);
+        if (t0) {
+            *t0 = _mm512_max_ps(*t0, x0);
+            *t1 = _mm512_max_ps(*t1, x1);
+        } else {
+            x0 = _mm512_sub_ps(x0, m0);
+            x1 = _mm512_sub_ps(x1, m1);
+        }
+        __m512 e0 = exp2_avx512(x0), e1 = exp2_avx512(x1);
+        _mm512_storeu_ps(r, e0);
+        _mm512_storeu_ps(r + 16, e1);
+        *s0 = _mm512_add_ps(*s0, e0);
+        *s1 = _mm512_add_ps(*s1, e1);
+    }
 }
 
 __attribute__((target("avx512f"))) static void chunk_avx512(float *st, int n, float *max, float *sum,
@@ -98,16 +153,11 @@ __attribute__((target("avx512f"))) static void chunk_avx512(float *st, int n, fl
         m0 = _mm512_max_ps(m0, _mm512_loadu_ps(st + (size_t)j * L));
         m1 = _mm512_max_ps(m1, _mm512_loadu_ps(st + (size_t)j * L + 16));
     }
+    __m512 lazy = _mm512_set1_ps(LAZY);  // keep the old max unless the new one is more than LAZY above
+    m0 = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(_mm512_sub_ps(m0, old0), lazy, _CMP_LE_OQ), m0, old0);
+    m1 = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(_mm512_sub_ps(m1, old1), lazy, _CMP_LE_OQ), m1, old1);
     __m512 s0 = _mm512_setzero_ps(), s1 = s0;
-    for (int j = 0; j < n; j++) {
-        float *r = st + (size_t)j * L;
-        __m512 e0 = exp2_avx512(_mm512_sub_ps(_mm512_loadu_ps(r), m0));
-        __m512 e1 = exp2_avx512(_mm512_sub_ps(_mm512_loadu_ps(r + 16), m1));
-        _mm512_storeu_ps(r, e0);
-        _mm512_storeu_ps(r + 16, e1);
-        s0 = _mm512_add_ps(s0, e0);
-        s1 = _mm512_add_ps(s1, e1);
-    }
+    exp_rows_avx512(st, n, m0, m1, &s0, &s1, NULL, NULL);
     // before the first chunk the old max is −inf: 2^(−inf) and, for a column
     // still without a max, 2^(−inf − (−inf)) = 2^NaN are both 0 here
     __m512 f0 = exp2_avx512(_mm512_sub_ps(old0, m0)), f1 = exp2_avx512(_mm512_sub_ps(old1, m1));
@@ -118,7 +168,26 @@ __attribute__((target("avx512f"))) static void chunk_avx512(float *st, int n, fl
     _mm512_storeu_ps(max, m0);
     _mm512_storeu_ps(max + 16, m1);
 }
+
+__attribute__((target("avx512f"))) static int fixed_avx512(float *st, int n, float *sum, float *top) {
+    __m512 s0 = _mm512_loadu_ps(sum), s1 = _mm512_loadu_ps(sum + 16);
+    __m512 t0 = _mm512_loadu_ps(top), t1 = _mm512_loadu_ps(top + 16);
+    exp_rows_avx512(st, n, t0, t1, &s0, &s1, &t0, &t1);  // (m unused)
+    _mm512_storeu_ps(sum, s0);
+    _mm512_storeu_ps(sum + 16, s1);
+    _mm512_storeu_ps(top, t0);
+    _mm512_storeu_ps(top + 16, t1);
+    __m512 lazy = _mm512_set1_ps(LAZY);  // NaN compares false: "not <=" catches it
+    return (_mm512_cmp_ps_mask(t0, lazy, _CMP_LE_OQ) & _mm512_cmp_ps_mask(t1, lazy, _CMP_LE_OQ)) != 0xffff;
+}
 #endif
+
+int bc_softmax_columns_exp2_fixed(float *st, int n, float *sum, float *top) {
+#ifdef BC_HAVE_AVX512_SOFTMAX
+    if (!force_generic && __builtin_cpu_supports("avx512f")) return fixed_avx512(st, n, sum, top);
+#endif
+    return fixed_generic(st, n, sum, top);
+}
 
 void bc_softmax_columns_exp2_chunk(float *st, int n, float *max, float *sum, float *scale) {
 #ifdef BC_HAVE_AVX512_SOFTMAX
@@ -129,4 +198,3 @@ void bc_softmax_columns_exp2_chunk(float *st, int n, float *max, float *sum, flo
 #endif
     chunk_generic(st, n, max, sum, scale);
 }
-

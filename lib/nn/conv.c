@@ -236,7 +236,7 @@ static void conv3x3_winograd(float *out, const float *in, const bc_weight *w, co
             bc_winograd_input(V, padded, Ci, Hp, Wp, tw, t0, nt);
             for (int x = 0; x < 16; x++)
                 bc_sgemm_packed(Co, nt, Ci, Up + x * a_floats, V + x * mat, M + (size_t)x * Co * WINO_BLOCK,
-                                WINO_BLOCK, 0);
+                                WINO_BLOCK, 0, NULL);
             bc_winograd_output(out, M, (size_t)Co * WINO_BLOCK, WINO_BLOCK, bias, Co, H, W, tw, t0, nt);
         }
     }

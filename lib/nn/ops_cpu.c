@@ -330,11 +330,13 @@ enum { ATT_QB = 64 };
 // Every query is one lane of the same vector operations wherever it falls
 // in a block, and the chunks are fixed by key index, so its output has the
 // same bits whatever nq is.
-enum { QT = BC_SGEMM_NR, QG = 4, KB = 3 * BC_SGEMM_KC };
+// ATT_PIECE keys' scores (33 KB) fit in L1 beside the key panels they come from.
+enum { QT = BC_SGEMM_NR, QG = 4, KB = 3 * BC_SGEMM_KC, ATT_PIECE = 22 * BC_SGEMM_MR };
 _Static_assert((int)QT == (int)BC_SOFTMAX_LANES, "a query block is one packed-B panel and one row of softmax lanes");
 // a chunk starts on a panel of packed keys (MR rows) and on a block of
 // packed values (KC columns): its part of each packed operand is contiguous
 _Static_assert(KB % BC_SGEMM_MR == 0 && KB % BC_SGEMM_KC == 0, "chunks of whole key panels and value blocks");
+_Static_assert(ATT_PIECE % BC_SGEMM_MR == 0, "pieces of whole key panels");
 
 // The head's keys k_h [nk, hd] as the A operand (panels of MR keys) and its
 // values v_hᵀ [hd, nk] as another (panels of MR dimensions: MR consecutive
@@ -425,14 +427,33 @@ static void attention_full(float *out, const float *q, const float *k, const flo
                 int n = nk - c0 < kb ? nk - c0 : kb;
                 const float *kc = kp + (size_t)c0 * hd, *vc = vtp + (size_t)c0 * vt_panel_rows;
                 for (int b = 0; b < nb; b++) {
-                    float f[QT];
-                    bc_sgemm_packed(n, QT, hd, kc, a.qt[b], a.st, QT, 0);
-                    bc_softmax_columns_exp2_chunk(a.st, n, a.max[b], a.sum[b], f);
-                    if (c0 > 0)  // the earlier chunks' part, as if against the new max
-                        for (int d = 0; d < hd; d++)
+                    // after the first chunk: scores less the running max
+                    // and their 2^x in pieces of ATT_PIECE keys, each while
+                    // it is in L1; redone the two-pass way in the rare
+                    // chunk that moves the max (softmax.h)
+                    int redo = c0 == 0;
+                    if (!redo) {
+                        float neg[QT], sum[QT], top[QT];
+                        for (int i = 0; i < QT; i++) neg[i] = -a.max[b][i], sum[i] = 0.0f, top[i] = -INFINITY;
+                        for (int p0 = 0; p0 < n && !redo; p0 += ATT_PIECE) {
+                            int m = n - p0 < ATT_PIECE ? n - p0 : ATT_PIECE;
+                            bc_sgemm_packed(m, QT, hd, kc + (size_t)p0 * hd, a.qt[b], a.st + (size_t)p0 * QT, QT, 0,
+                                            neg);
+                            redo = bc_softmax_columns_exp2_fixed(a.st + (size_t)p0 * QT, m, sum, top);
+                        }
+                        if (!redo)
+                            for (int i = 0; i < QT; i++) a.sum[b][i] += sum[i];
+                    }
+                    if (redo) {
+                        float f[QT];
+                        bc_sgemm_packed(n, QT, hd, kc, a.qt[b], a.st, QT, 0, NULL);
+                        bc_softmax_columns_exp2_chunk(a.st, n, a.max[b], a.sum[b], f);
+                        if (c0 > 0)  // the earlier chunks' part, as if against the new max
+                            for (int d = 0; d < hd; d++)
 #pragma omp simd
-                            for (int i = 0; i < QT; i++) a.ot[b][(size_t)d * QT + i] *= f[i];
-                    bc_sgemm_packed(hd, QT, n, vc, a.st, a.ot[b], QT, c0 > 0);
+                                for (int i = 0; i < QT; i++) a.ot[b][(size_t)d * QT + i] *= f[i];
+                    }
+                    bc_sgemm_packed(hd, QT, n, vc, a.st, a.ot[b], QT, c0 > 0, NULL);
                 }
             }
             for (int b = 0; b < nb; b++) {

@@ -11,7 +11,7 @@
 #include "util.h"
 
 enum { PLAIN, THREADS, PACKED };
-static const char *entry_name[] = {"plain", "threads", "packed"};
+static const char *entry_name[] = {"plain", "threads", "packed + bias"};
 
 static float uniform(bc_rng *rng) { return (float)(2.0 * bc_rng_uniform(rng) - 1.0); }
 
@@ -41,7 +41,13 @@ static void gemm_case(int M, int N, int K, int accumulate, int entry) {
         bc_sgemm_pack_a(Ap, A, lda, M, K);
         for (int k = 0; k < K; k++)
             for (int n = 0; n < N; n++) Bp[bc_sgemm_packed_b_index(K, N, k, n)] = B[(size_t)k * ldb + n];
-        bc_sgemm_packed(M, N, K, Ap, Bp, got, ldc, accumulate);
+        // with a bias on the columns (attention's scores less each query's max)
+        float *bias = bc_malloc((size_t)N * sizeof *bias);
+        for (int n = 0; n < N; n++) bias[n] = 4 * uniform(&rng);
+        for (int i = 0; i < M; i++)
+            for (int n = 0; n < N; n++) want[(size_t)i * ldc + n] += bias[n];
+        bc_sgemm_packed(M, N, K, Ap, Bp, got, ldc, accumulate, bias);
+        free(bias);
         free(Ap);
         free(Bp);
     }
