@@ -347,9 +347,14 @@ static void pack_kv_transposed(float *kp, float *vtp, const float *kh, const flo
     for (int j = 0; j < nk; j++)
         for (int d0 = 0; d0 < hd; d0 += BC_SGEMM_MR) {
             float *dst = vtp + bc_sgemm_packed_a_index(hd, nk, d0, j);
+            const float *src = vh + (size_t)j * kv_stride + d0;
             int n = hd - d0 < BC_SGEMM_MR ? hd - d0 : BC_SGEMM_MR;
-            memcpy(dst, vh + (size_t)j * kv_stride + d0, (size_t)n * sizeof *dst);
-            for (int r = n; r < BC_SGEMM_MR; r++) dst[r] = 0.0f;
+            if (n == BC_SGEMM_MR) {  // a constant size: a few moves, not a call (~0.5% of score-det's time)
+                memcpy(dst, src, BC_SGEMM_MR * sizeof *dst);
+            } else {
+                memcpy(dst, src, (size_t)n * sizeof *dst);
+                for (int r = n; r < BC_SGEMM_MR; r++) dst[r] = 0.0f;
+            }
         }
 }
 
