@@ -13,7 +13,8 @@
 # warm-up image are not counted, then it times the same 1 + N one by one.
 # The machine is shared and timings vary by 10-30% from run to run, this
 # bench's most (slow spells of minutes): BENCH_RUNS rounds (default 5) each
-# time ours and then the reference, and each side's best is reported.
+# time ours and then the reference; each side's best is reported, and the
+# median of the rounds' ratios.
 . tests/bench/timing.sh
 python3 -c 'import transformers, torch, PIL, scipy' 2>/dev/null || { echo "| score-det | skipped: needs python3 with torch + transformers + Pillow + scipy | | | |"; exit 0; }
 tmp=$(mktemp -d); trap 'rm -rf $tmp' EXIT
@@ -97,8 +98,19 @@ while [ $run -lt $R ]; do  # R rounds, ours then the reference in each, so a slo
         { echo "| score-det | reference failed: $(tail -1 $tmp/err) | | | |"; exit 0; }
     run=$((run + 1))
 done
-one=$(best $tmp/one*.txt); all=$(best $tmp/recs*.txt); ref=$(best $tmp/ref*.txt)
+# Each round's ours (its two runs' difference) and the reference's, taken
+# minutes apart at most: the best of each side, and the median of the
+# rounds' ratios (a slow spell that spans a round slows both sides of it).
+run=0
+while [ $run -lt $R ]; do
+    read -r a _ < $tmp/recs$run.txt; read -r o _ < $tmp/one$run.txt; read -r r _ < $tmp/ref$run.txt
+    p=$(echo "($a - $o) / $N" | bc -l)
+    echo "$p" >> $tmp/ours.txt
+    echo "$r / $p" | bc -l >> $tmp/ratios.txt
+    run=$((run + 1))
+done
+per=$(sort -n $tmp/ours.txt | head -n 1); ref=$(best $tmp/ref*.txt); all=$(best $tmp/recs*.txt)
+median=$(sort -n $tmp/ratios.txt | sed -n "$(((R + 1) / 2))p")
 ours_kb=${all#* }; ref_s=${ref% *}; ref_mb=${ref#* }
-per=$(echo "(${all% *} - ${one% *}) / $N" | bc -l)
-printf '| score-det, OWLv2-base/16 float32 at 960 px, 384x384, 2 queries (%d images, model load excluded, best of %d rounds) | %.2f s/image, peak RSS %.0f MB | %.2f s/image, peak RSS %s MB | transformers float32 (processor + forward + post_process_object_detection) | %.2fx |\n' \
-    $N $R "$per" "$(echo "$ours_kb / 1024" | bc -l)" "$ref_s" "$ref_mb" "$(echo "$ref_s / $per" | bc -l)"
+printf '| score-det, OWLv2-base/16 float32 at 960 px, 384x384, 2 queries (%d images, model load excluded, best of %d rounds) | %.2f s/image, peak RSS %.0f MB | %.2f s/image, peak RSS %s MB | transformers float32 (processor + forward + post_process_object_detection) | %.2fx (median of the rounds: %.2fx) |\n' \
+    $N $R "$per" "$(echo "$ours_kb / 1024" | bc -l)" "$ref_s" "$ref_mb" "$(echo "$ref_s / $per" | bc -l)" "$median"
