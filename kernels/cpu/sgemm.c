@@ -61,6 +61,9 @@ __attribute__((target("avx512f"))) static void pack_a_panel_avx512(float *pa, co
     for (; k0 + 16 <= kc; k0 += 16) {
         __m512 r[16];
         for (int i = 0; i < 16; i++) r[i] = i < m ? _mm512_loadu_ps(A + (size_t)i * lda + k0) : _mm512_setzero_ps();
+        // 16 rows far apart are 16 streams: fetch each a few lines ahead
+        // (past a row's end is harmless for a prefetch); measured on
+        // 3601×3072 from L3, ~7% off the packing, nothing either way at K 768
         for (int i = 0; i < m; i++) _mm_prefetch((const char *)(A + (size_t)i * lda + k0 + 64), _MM_HINT_T0);
         bc_transpose16_avx512(r);  // r[c]: column k0 + c, rows 0..15 in order; the first MR stored
         for (int c = 0; c < 16; c++) _mm512_mask_storeu_ps(pa + (size_t)(k0 + c) * MR, (__mmask16)((1u << MR) - 1), r[c]);
