@@ -61,6 +61,30 @@ void bc_softmax_force_generic(int on) { force_generic = on; }
 // 2^x, 0 below FLUSH (and for NaN, as in chunk_avx512).
 static inline float exp2_generic(float x) { return x >= FLUSH ? bc_vexp(x * 0.693147180559945309f) : 0.0f; }
 
+// Over rows of L lanes, in place: e = 2^(st − m), s += e; or when t is not
+// NULL (a constant where this is inlined), e = 2^st and t = max(t, st). The
+// generic twin of exp_rows_avx512.
+__attribute__((always_inline)) static inline void exp_rows_generic(float *st, int n, const float *m, float *s,
+                                                                   float *t) {
+    for (int j = 0; j < n; j++) {
+        float *r = st + (size_t)j * L;
+        if (t) {
+#pragma omp simd
+            for (int i = 0; i < L; i++) {
+                t[i] = r[i] > t[i] ? r[i] : t[i];
+                r[i] = exp2_generic(r[i]);
+                s[i] += r[i];
+            }
+        } else {
+#pragma omp simd
+            for (int i = 0; i < L; i++) {
+                r[i] = exp2_generic(r[i] - m[i]);
+                s[i] += r[i];
+            }
+        }
+    }
+}
+
 BC_CLONES
 static void chunk_generic(float *st, int n, float *max, float *sum, float *scale) {
     float m[L], s[L];
@@ -71,14 +95,7 @@ static void chunk_generic(float *st, int n, float *max, float *sum, float *scale
         for (int i = 0; i < L; i++) m[i] = r[i] > m[i] ? r[i] : m[i];
     }
     for (int i = 0; i < L; i++) m[i] = m[i] - max[i] <= LAZY ? max[i] : m[i];  // false for −inf and NaN
-    for (int j = 0; j < n; j++) {
-        float *r = st + (size_t)j * L;
-#pragma omp simd
-        for (int i = 0; i < L; i++) {
-            r[i] = exp2_generic(r[i] - m[i]);
-            s[i] += r[i];
-        }
-    }
+    exp_rows_generic(st, n, m, s, NULL);
     for (int i = 0; i < L; i++) {
         scale[i] = exp2_generic(max[i] - m[i]);
         sum[i] = sum[i] * scale[i] + s[i];
@@ -90,15 +107,7 @@ BC_CLONES
 static int fixed_generic(float *st, int n, float *sum, float *top) {
     float s[L], t[L];
     for (int i = 0; i < L; i++) s[i] = sum[i], t[i] = top[i];
-    for (int j = 0; j < n; j++) {
-        float *r = st + (size_t)j * L;
-#pragma omp simd
-        for (int i = 0; i < L; i++) {
-            t[i] = r[i] > t[i] ? r[i] : t[i];
-            r[i] = exp2_generic(r[i]);
-            s[i] += r[i];
-        }
-    }
+    exp_rows_generic(st, n, NULL, s, t);
     int over = 0;
     for (int i = 0; i < L; i++) {
         sum[i] = s[i], top[i] = t[i];
