@@ -17,7 +17,7 @@
 // ~180 GFLOP/s on one core here when everything sits in L1; what keeps it
 // near that on real shapes is prefetching (measured: 257×5120×1280 with B
 // pre-packed went from ~107 to ~160 GFLOP/s): the next B panel is fetched
-// into L1 a slice per micro-kernel call while the current one works, the
+// into L2 a slice per micro-kernel call while the current one works, the
 // kernel fetches its C tile before its k loop and its A panel ahead of use.
 //
 // The k loop runs in the same order (KC blocks in sequence, k ascending in
@@ -43,7 +43,7 @@
 #define BC_HAVE_AVX512_KERNEL 1
 #endif
 
-enum { MR = BC_SGEMM_MR, NR = BC_SGEMM_NR, KC = BC_SGEMM_KC, MC = 264, NC = 2048 };
+enum { MR = BC_SGEMM_MR, NR = BC_SGEMM_NR, KC = BC_SGEMM_KC, MC = 264, NC = 2048, SMALL_FLOATS = 256 << 10 };
 
 // ---- packing -----------------------------------------------------------------------
 
@@ -111,59 +111,91 @@ static void pack_b(float *pb, const float *B, int ldb, int kc, int nc) {
     }
 }
 
-// The same panels from B stored transposed: element (k, j) at B[j·ldb + k].
-static void pack_b_trans(float *pb, const float *B, int ldb, int kc, int nc) {
+// How B is given: B [K, N] float32, or Bᵀ (N rows of K) in float32, bf16
+// or f16. Only the packing of B differs.
+enum { B_PLAIN, B_TRANS_F32, B_TRANS_BF16, B_TRANS_F16 };
+
+// Element k of a Bᵀ row of kind `kind` as a float (widening is exact).
+static inline float trans_elem(const void *row, int kind, int k) {
+    if (kind == B_TRANS_F32) return ((const float *)row)[k];
+    uint16_t h = ((const uint16_t *)row)[k];
+    if (kind == B_TRANS_F16) return bc_f16_to_f32(h);
+    uint32_t bits = (uint32_t)h << 16;  // bf16: the top half of a float32
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+#ifdef BC_HAVE_AVX512_KERNEL
+// 16 consecutive elements of kind `kind` (a constant where inlined) as floats.
+__attribute__((target("avx512f"), always_inline)) static inline __m512 load16_as_f32(const void *p, int kind) {
+    if (kind == B_TRANS_F32) return _mm512_loadu_ps(p);
+    __m256i h = _mm256_loadu_si256((const __m256i *)p);
+    if (kind == B_TRANS_F16) return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+// pack_b_trans for 16 weight rows at a time: 16 rows × 16 k widened and
+// transposed in registers (transpose.h), each k's 16 values one store.
+// Element by element, the panel's writes went NR floats apart: ~6 times
+// slower, and with few rows of A (a prompt's tokens) the packing was most of
+// a product's time.
+__attribute__((target("avx512f"), always_inline)) static inline void
+pack_b_trans_avx512(float *pb, const void *B, int kind, int ldb, int kc, int nc) {
+    enum { PFD = 128 };  // elements ahead: each row is a stream, prefetched ~4-8 lines on
+    size_t es = kind == B_TRANS_F32 ? sizeof(float) : sizeof(uint16_t);
     for (int j0 = 0; j0 < nc; j0 += NR) {
-        int n = nc - j0 < NR ? nc - j0 : NR;
-        for (int j = 0; j < n; j++) {
-            const float *src = B + (size_t)(j0 + j) * ldb;
-            for (int k = 0; k < kc; k++) pb[(size_t)k * NR + j] = src[k];
+        for (int g = 0; g < NR; g += 16) {
+            int rows = nc - j0 - g < 0 ? 0 : nc - j0 - g < 16 ? nc - j0 - g : 16;
+            const char *src = (const char *)B + (size_t)(j0 + g) * ldb * es;
+            int k0 = 0;
+            for (; k0 + 16 <= kc; k0 += 16) {
+                __m512 r[16];
+                for (int i = 0; i < 16; i++)
+                    r[i] = i < rows ? load16_as_f32(src + ((size_t)i * ldb + k0) * es, kind) : _mm512_setzero_ps();
+                for (int i = 0; i < rows; i++) _mm_prefetch(src + ((size_t)i * ldb + k0 + PFD) * es, _MM_HINT_T0);
+                bc_transpose16_avx512(r);  // r[c]: k0 + c of the 16 rows
+                for (int c = 0; c < 16; c++) _mm512_storeu_ps(pb + (size_t)(k0 + c) * NR + g, r[c]);
+            }
+            for (; k0 < kc; k0++)
+                for (int i = 0; i < 16; i++)
+                    pb[(size_t)k0 * NR + g + i] = i < rows ? trans_elem(src + (size_t)i * ldb * es, kind, k0) : 0.0f;
         }
-        for (int j = n; j < NR; j++)
-            for (int k = 0; k < kc; k++) pb[(size_t)k * NR + j] = 0.0f;
         pb += (size_t)kc * NR;
     }
 }
-
-// n f16 values as float32: F16C's vcvtph2ps, 16 at a time, where the CPU
-// has AVX-512 (bc_f16_to_f32 one by one otherwise: exact either way).
-#ifdef BC_HAVE_AVX512_KERNEL
-__attribute__((target("avx512f"))) static void f16_to_f32_avx512(float *dst, const uint16_t *src, int n) {
-    int i = 0;
-    for (; i + 16 <= n; i += 16)
-        _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + i))));
-    for (; i < n; i++) dst[i] = bc_f16_to_f32(src[i]);
+__attribute__((target("avx512f"))) static void pack_b_trans_f32_avx512(float *pb, const void *B, int ldb, int kc,
+                                                                       int nc) {
+    pack_b_trans_avx512(pb, B, B_TRANS_F32, ldb, kc, nc);
+}
+__attribute__((target("avx512f"))) static void pack_b_trans_bf16_avx512(float *pb, const void *B, int ldb, int kc,
+                                                                        int nc) {
+    pack_b_trans_avx512(pb, B, B_TRANS_BF16, ldb, kc, nc);
+}
+__attribute__((target("avx512f"))) static void pack_b_trans_f16_avx512(float *pb, const void *B, int ldb, int kc,
+                                                                       int nc) {
+    pack_b_trans_avx512(pb, B, B_TRANS_F16, ldb, kc, nc);
 }
 #endif
 
-static void f16_to_f32(float *dst, const uint16_t *src, int n) {
+// The same panels as pack_b from B stored transposed, element (k, j) at
+// B[j·ldb + k], of kind B_TRANS_* (bf16/f16 widened to float32 while
+// packing: a weight matrix is read once per block of KC rows whatever M is).
+static void pack_b_trans(float *pb, const void *B, int kind, int ldb, int kc, int nc) {
 #ifdef BC_HAVE_AVX512_KERNEL
-    if (__builtin_cpu_supports("avx512f")) {
-        f16_to_f32_avx512(dst, src, n);
+    if (!force_generic && __builtin_cpu_supports("avx512f")) {
+        if (kind == B_TRANS_F32) pack_b_trans_f32_avx512(pb, B, ldb, kc, nc);
+        else if (kind == B_TRANS_BF16) pack_b_trans_bf16_avx512(pb, B, ldb, kc, nc);
+        else pack_b_trans_f16_avx512(pb, B, ldb, kc, nc);
         return;
     }
 #endif
-    for (int i = 0; i < n; i++) dst[i] = bc_f16_to_f32(src[i]);
-}
-
-// The same from weight rows in bf16 or f16 (B = Wᵀ, W [N, K] rows ldb
-// elements apart), widened to float32 while packing: a weight matrix is read
-// once per block of KC rows whatever M is.
-static void pack_b_trans_half(float *pb, const uint16_t *B, int bf16, int ldb, int kc, int nc) {
-    float row[KC];  // one weight row's kc values as float32
+    size_t es = kind == B_TRANS_F32 ? sizeof(float) : sizeof(uint16_t);
     for (int j0 = 0; j0 < nc; j0 += NR) {
         int n = nc - j0 < NR ? nc - j0 : NR;
         for (int j = 0; j < n; j++) {
-            const uint16_t *src = B + (size_t)(j0 + j) * ldb;
-            if (bf16) {
-                for (int k = 0; k < kc; k++) {
-                    uint32_t bits = (uint32_t)src[k] << 16;  // bf16: the top half of a float32
-                    memcpy(&row[k], &bits, sizeof bits);
-                }
-            } else {
-                f16_to_f32(row, src, kc);
-            }
-            for (int k = 0; k < kc; k++) pb[(size_t)k * NR + j] = row[k];
+            const char *src = (const char *)B + (size_t)(j0 + j) * ldb * es;
+            for (int k = 0; k < kc; k++) pb[(size_t)k * NR + j] = trans_elem(src, kind, k);
         }
         for (int j = n; j < NR; j++)
             for (int k = 0; k < kc; k++) pb[(size_t)k * NR + j] = 0.0f;
@@ -227,9 +259,11 @@ tile_avx512(int rows, int kc, const float *a, const float *b, float *C, int ldc,
         __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
         // the A panel comes from L2: ask for it 16 steps ahead (reading
         // past the panel's end is harmless for a prefetch); and a slice of
-        // the B panel the next calls will use, a line per step
+        // the B panel the next calls will use, a line per step, into L2
+        // only: fetched into L1 as well, it pushed out lines of the current
+        // panel (32 KB each, L1 48 KB), ~5% slower at 264×5120×1280
         _mm_prefetch((const char *)(a + 16 * MR), _MM_HINT_T0);
-        if (k < pf_lines) _mm_prefetch(pf + (size_t)k * 64, _MM_HINT_T0);
+        if (k < pf_lines) _mm_prefetch(pf + (size_t)k * 64, _MM_HINT_T1);
 #pragma GCC unroll 12
         for (int r = 0; r < rows; r++) {
             __m512 ar = _mm512_set1_ps(a[r]);
@@ -299,7 +333,7 @@ const char *bc_sgemm_kernel_name(void) { return pick_kernel() == kernel_generic 
 // C[mc, nc] (+)= packed A block [mc, kc] · packed B block [kc, nc] (+ bias
 // [nc] after, when not NULL): each B panel stays in L1 while the A panels
 // stream past it. The next B panel is prefetched in slices, one per
-// micro-kernel call, so it is in L1 when its turn comes.
+// micro-kernel call, so it is in L2 when its turn comes.
 static void macro_kernel(kernel_fn *kernel, int mc, int nc, int kc, const float *pa, const float *pb, float *C,
                          int ldc, int accumulate, const float *bias) {
     int calls = (mc + MR - 1) / MR, panel_lines = kc * NR * (int)sizeof(float) / 64;
@@ -367,9 +401,41 @@ static pack_bufs *thread_pack_bufs(void) {
     return pb;
 }
 
-// How B is given: B [K, N] float32, or Bᵀ (N rows of K) in float32, bf16
-// or f16. Only the packing of B differs.
-enum { B_PLAIN, B_TRANS_F32, B_TRANS_BF16, B_TRANS_F16 };
+// The calling thread's buffer for A packed over all of K: at least `floats`.
+static float *rows_buf(pack_bufs *bufs, size_t floats) {
+    if (bufs->rows_floats < floats) {
+        free(bufs->rows);
+        bufs->rows = aligned_floats(floats);
+        bufs->rows_floats = floats;
+    }
+    return bufs->rows;
+}
+
+// sgemm_blocked for a few rows of A (a prompt's tokens) times weight rows
+// Bᵀ: with so few rows, reading and packing B is most of the work, and
+// packing it a KC block at a time read each weight row in 512-byte pieces,
+// a block apart in time (~3.5 GB/s from memory). Here A is packed whole
+// once, and each panel of NR weight rows over all of K, reading the rows
+// from start to end; the panel's blocks then meet A's in the same k order
+// as in sgemm_blocked (the same bits), the C tile in L1 throughout.
+// SMALL_FLOATS bounds A's and a panel's packed floats together (L2).
+static void few_rows(kernel_fn *kernel, int M, int N, int K, const float *A, int lda, const void *B, int ldb,
+                     int b_kind, float *C, int ldc, int accumulate) {
+    pack_bufs *bufs = thread_pack_bufs();
+    size_t mp = (size_t)(M + MR - 1) / MR * MR, es = b_kind == B_TRANS_F32 ? sizeof(float) : sizeof(uint16_t);
+    float *pa = rows_buf(bufs, mp * K), *pb = bufs->b;  // b holds KC·(NC + NR) floats, more than K·NR
+    for (int pc = 0; pc < K; pc += KC) pack_a(pa + pc * mp, A + pc, lda, M, K - pc < KC ? K - pc : KC);
+    for (int jr = 0; jr < N; jr += NR) {
+        int n = N - jr < NR ? N - jr : NR;
+        pack_b_trans(pb, (const char *)B + (size_t)jr * ldb * es, b_kind, ldb, K, n);  // [K, NR]: its KC blocks in turn
+        for (int pc = 0; pc < K; pc += KC) {
+            int kc = K - pc < KC ? K - pc : KC;
+            for (int ir = 0; ir < M; ir += MR)
+                kernel(kc, pa + pc * mp + (size_t)ir * kc, pb + (size_t)pc * NR, C + (size_t)ir * ldc + jr, ldc,
+                       M - ir < MR ? M - ir : MR, n, accumulate || pc > 0, NULL, NULL, 0);
+        }
+    }
+}
 
 // C (+)= A·B, elements of B ldb apart row to row (as stored).
 static void sgemm_blocked(int M, int N, int K, const float *A, int lda, const void *B, int ldb, int b_kind, float *C,
@@ -383,6 +449,11 @@ static void sgemm_blocked(int M, int N, int K, const float *A, int lda, const vo
     pack_bufs *bufs = thread_pack_bufs();
     float *pack_a_buf = bufs->a, *pack_b_buf = bufs->b;
     kernel_fn *kernel = pick_kernel();
+    size_t mp = (size_t)(M + MR - 1) / MR * MR;
+    if (b_kind != B_PLAIN && (mp + NR) * (size_t)K <= SMALL_FLOATS) {
+        few_rows(kernel, M, N, K, A, lda, B, ldb, b_kind, C, ldc, accumulate);
+        return;
+    }
     for (int jc = 0; jc < N; jc += NC) {
         int nc = N - jc < NC ? N - jc : NC;
         for (int pc = 0; pc < K; pc += KC) {
@@ -391,10 +462,9 @@ static void sgemm_blocked(int M, int N, int K, const float *A, int lda, const vo
             size_t bt_at = (size_t)jc * ldb + pc;  // Bᵀ: row jc, column pc
             if (b_kind == B_PLAIN)
                 pack_b(pack_b_buf, (const float *)B + (size_t)pc * ldb + jc, ldb, kc, nc);
-            else if (b_kind == B_TRANS_F32)
-                pack_b_trans(pack_b_buf, (const float *)B + bt_at, ldb, kc, nc);
             else
-                pack_b_trans_half(pack_b_buf, (const uint16_t *)B + bt_at, b_kind == B_TRANS_BF16, ldb, kc, nc);
+                pack_b_trans(pack_b_buf, (const char *)B + bt_at * (b_kind == B_TRANS_F32 ? 4 : 2), b_kind, ldb, kc,
+                             nc);
             for (int ic = 0; ic < M; ic += MC) {
                 int mc = M - ic < MC ? M - ic : MC;
                 pack_a(pack_a_buf, A + (size_t)ic * lda + pc, lda, mc, kc);
@@ -438,10 +508,13 @@ static void sgemm_threaded(int threads, int M, int N, int K, const float *A, int
     }
 }
 
+static int trans_kind(int w_type) {
+    return w_type == BC_SGEMM_BF16 ? B_TRANS_BF16 : w_type == BC_SGEMM_F16 ? B_TRANS_F16 : B_TRANS_F32;
+}
+
 void bc_sgemm_wt(int threads, int M, int N, int K, const float *A, int lda, const void *W, int w_type, int ldw,
                  float *C, int ldc, int accumulate) {
-    int kind = w_type == BC_SGEMM_BF16 ? B_TRANS_BF16 : w_type == BC_SGEMM_F16 ? B_TRANS_F16 : B_TRANS_F32;
-    sgemm_threaded(threads, M, N, K, A, lda, W, ldw, kind, C, ldc, accumulate);
+    sgemm_threaded(threads, M, N, K, A, lda, W, ldw, trans_kind(w_type), C, ldc, accumulate);
 }
 
 // ---- weights packed once ------------------------------------------------------------
@@ -453,10 +526,7 @@ void bc_sgemm_pack_wt(int threads, float *Bp, const void *W, int w_type, int ldw
     for (int b = 0; b < blocks; b++) {
         int pc = b * KC, kc = K - pc < KC ? K - pc : KC;
         const void *src = (const unsigned char *)W + (size_t)pc * es;
-        if (w_type == BC_SGEMM_F32)
-            pack_b_trans(Bp + (size_t)pc * np, src, ldw, kc, N);
-        else
-            pack_b_trans_half(Bp + (size_t)pc * np, src, w_type == BC_SGEMM_BF16, ldw, kc, N);
+        pack_b_trans(Bp + (size_t)pc * np, src, trans_kind(w_type), ldw, kc, N);
     }
 }
 
@@ -496,13 +566,7 @@ void bc_sgemm_wt_packed(int threads, int M, int N, int K, const float *A, int ld
         for (int rb = 0; rb < row_blocks; rb++) {
             int ic = rb * MC, mc = M - ic < MC ? M - ic : MC;
             size_t mp = (size_t)(mc + MR - 1) / MR * MR;
-            pack_bufs *bufs = thread_pack_bufs();
-            if (bufs->rows_floats < (size_t)MC * K) {
-                free(bufs->rows);
-                bufs->rows = aligned_floats((size_t)MC * K);
-                bufs->rows_floats = (size_t)MC * K;
-            }
-            float *pa = bufs->rows;
+            float *pa = rows_buf(thread_pack_bufs(), (size_t)MC * K);
             // C in blocks of row_nc columns, each finished over all of K
             // while it sits in L2: rows as wide as OWLv2's MLP (3072
             // columns, 3 MB a block of rows) went out to memory and back

@@ -505,32 +505,22 @@ static float *acts_carve(acts_t *a, int T, int W, int M, size_t extra) {
     return p + at;
 }
 
-// The vision tower's prepared matrices go through the GEMM (hundreds of
-// tokens a call); the text tower's through bc_linear, which reads the stored
-// dtype as it goes: a prompt's few tokens make a matrix product that is
-// bound by reading the weights, and packing them would cost more than the
-// product (measured for ViT-H-14's text tower, 17 tokens, fp16: 280 ms a
-// prompt through the GEMM, ~110 ms this way).
+// Both towers' matrices go through the GEMM. The vision tower's are
+// prepared (packed once, float32); the text tower's keep their stored dtype
+// and are packed as they are read: a prompt's few tokens make a product
+// bound by reading the weights, which the GEMM's few-row path does once, in
+// order (kernels/cpu/sgemm.c few_rows). Measured on ViT-H-14's text tower,
+// fp16, 16 tokens, one core: ~150 ms a prompt, ~300 ms through the
+// batch-invariant gemv kernels (bc_linear) that it used before.
 static void linear_act(float *out, const float *x, const linear_t *l, bc_act act, int n) {
-    if (l->w.prepared) {
-        bc_linear_many_act(out, x, &l->w, l->b, act, n);
-    } else {
-        bc_linear(out, x, &l->w, l->b, n);
-        bc_activate(out, (size_t)n * (size_t)l->w.rows, act);
-    }
+    bc_linear_many_act(out, x, &l->w, l->b, act, n);
 }
 
 static void linear(float *out, const float *x, const linear_t *l, int n) { linear_act(out, x, l, BC_ACT_NONE, n); }
 
-// out += l(x), a residual connection: in the GEMM's stores for a prepared
-// matrix (a pass over memory less), else through tmp [n, rows].
-static void linear_add(float *out, float *tmp, const float *x, const linear_t *l, int n) {
-    if (l->w.prepared) {
-        bc_linear_many_add(out, x, &l->w, l->b, n);
-    } else {
-        linear(tmp, x, l, n);
-        bc_add(out, tmp, (size_t)n * (size_t)l->w.rows);
-    }
+// out += l(x), a residual connection, in the GEMM's stores.
+static void linear_add(float *out, const float *x, const linear_t *l, int n) {
+    bc_linear_many_add(out, x, &l->w, l->b, n);
 }
 
 // x [r0, r0 + n) += self-attention of ln1(x) over all T tokens (causal for
@@ -545,7 +535,7 @@ static void attention_forward(const tower_t *t, const block_t *b, float *x, int 
     linear(a->k, a->h, &b->k, T);
     linear(a->v, a->h, &b->v, T);
     bc_attention(a->att, a->q, a->k, a->v, n, T, t->cfg.heads, t->cfg.heads, hd, W, causal, 1.0f / sqrtf((float)hd));
-    linear_add(x + (size_t)r0 * W, a->h, a->att, &b->out, n);
+    linear_add(x + (size_t)r0 * W, a->att, &b->out, n);
 }
 
 // x [T, W] += fc2(act(fc1(ln2(x)))).
@@ -553,7 +543,7 @@ static void mlp_forward(const tower_t *t, const block_t *b, float *x, int T, act
     int W = t->cfg.width;
     bc_layernorm(a->h, x, b->ln2.w, b->ln2.b, T, W, t->cfg.eps);
     linear_act(a->f, a->h, &b->fc1, t->cfg.quick_gelu ? BC_ACT_GELU_QUICK : BC_ACT_GELU, T);
-    linear_add(x, a->h, a->f, &b->fc2, T);
+    linear_add(x, a->f, &b->fc2, T);
 }
 
 // Every layer over x [T, W]; the last computes only rows [r0, r0 + n) (what

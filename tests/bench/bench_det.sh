@@ -88,29 +88,9 @@ BICOT_ROOT=${BICOT_ROOT:-$(pwd)} python3 $tmp/bench.py $tmp/m $((N + 1)) make > 
     { echo "| score-det | fixture failed: $(tail -1 $tmp/make.log) | | | |"; exit 0; }
 bicot-json $tmp/m/records.jsonl > $tmp/recs.msgpack
 head -n 1 $tmp/m/records.jsonl | bicot-json > $tmp/one.msgpack
-run=0
-while [ $run -lt $R ]; do  # R rounds, ours then the reference in each, so a slow spell hits both
-    for f in one recs; do
-        /usr/bin/time -f "%e %M" -o $tmp/$f$run.txt score-det --model $tmp/m < $tmp/$f.msgpack > $tmp/out.msgpack 2> $tmp/err ||
-            { echo "| score-det | failed: $(tail -1 $tmp/err) | | | |"; exit 0; }
-    done
-    python3 $tmp/bench.py $tmp/m $N ref > $tmp/ref$run.txt 2> $tmp/err ||
-        { echo "| score-det | reference failed: $(tail -1 $tmp/err) | | | |"; exit 0; }
-    run=$((run + 1))
-done
-# Each round's ours (its two runs' difference) and the reference's, taken
-# minutes apart at most: the best of each side, and the median of the
-# rounds' ratios (a slow spell that spans a round slows both sides of it).
-run=0
-while [ $run -lt $R ]; do
-    read -r a _ < $tmp/recs$run.txt; read -r o _ < $tmp/one$run.txt; read -r r _ < $tmp/ref$run.txt
-    p=$(echo "($a - $o) / $N" | bc -l)
-    echo "$p" >> $tmp/ours.txt
-    echo "$r / $p" | bc -l >> $tmp/ratios.txt
-    run=$((run + 1))
-done
-per=$(sort -n $tmp/ours.txt | head -n 1); ref=$(best $tmp/ref*.txt); all=$(best $tmp/recs*.txt)
-median=$(sort -n $tmp/ratios.txt | sed -n "$(((R + 1) / 2))p")
-ours_kb=${all#* }; ref_s=${ref% *}; ref_mb=${ref#* }
+res=$(scorer_rounds $R "score-det --model $tmp/m" "python3 $tmp/bench.py $tmp/m $N ref") ||
+    { echo "| score-det | $res | | | |"; exit 0; }
+set -- $(scorer_stats $R $N); per=$1; ref_s=$2; median=$3; ours_kb=$4
+ref_mb=$(cut -d' ' -f2 $tmp/ref*.txt | sort -n | tail -n 1)
 printf '| score-det, OWLv2-base/16 float32 at 960 px, 384x384, 2 queries (%d images, model load excluded, best of %d rounds) | %.2f s/image, peak RSS %.0f MB | %.2f s/image, peak RSS %s MB | transformers float32 (processor + forward + post_process_object_detection) | %.2fx (median of the rounds: %.2fx) |\n' \
     $N $R "$per" "$(echo "$ours_kb / 1024" | bc -l)" "$ref_s" "$ref_mb" "$(echo "$ref_s / $per" | bc -l)" "$median"

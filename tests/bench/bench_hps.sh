@@ -8,21 +8,23 @@
 # prompt per image) and peak RSS, beside transformers' CLIPModel in float32 on
 # the same weights in this run (get_image_features + get_text_features per
 # image, after a warm-up). Ours is timed as the difference between a run over
-# 1 + N images and a run over 1 (the best of the rounds each), so model loading
+# 1 + N images and a run over 1 (timing.sh scorer_rounds), so model loading
 # is left out on both sides (score-hps's defaults: images two at a time on
 # this 2-core machine, one core each, the last, odd one on both cores as the
 # single image of the shorter run is; N a multiple of the batch).
 # The machine is shared and timings vary by 10-30% from run to run:
-# BENCH_RUNS rounds (default 3) each time ours and then the reference, and
-# each side's best is reported.
+# BENCH_RUNS rounds (default 5) each time ours and then the reference; each
+# side's best is reported, and the median of the rounds' ratios. N is 8 by
+# default (BENCH_IMAGES): with 4, a round's difference of two runs was
+# itself ~15% noise.
 # The reference runs the text tower on open_clip's 77 padded positions;
 # score-hps stops at the end-of-text token (causal: the same features).
 . tests/bench/timing.sh
 python3 -c 'import transformers, torch, safetensors' 2>/dev/null ||
     { echo "| score-hps | skipped: needs python3 with torch + transformers + safetensors | | | |"; exit 0; }
 tmp=$(mktemp -d); trap 'rm -rf $tmp' EXIT
-N=${BENCH_IMAGES:-4}
-R=${BENCH_RUNS:-3}
+N=${BENCH_IMAGES:-8}
+R=${BENCH_RUNS:-5}
 cat > $tmp/hps.py <<'PY'
 import json, os, resource, sys, time
 import numpy as np
@@ -158,22 +160,12 @@ python3 $tmp/hps.py $tmp $((N + 1)) make 2>/dev/null
 merges=$(python3 -c 'import importlib.util, os; print(os.path.join(os.path.dirname(importlib.util.find_spec("open_clip").origin), "bpe_simple_vocab_16e6.txt.gz"))' 2>/dev/null)
 [ -f "$merges" ] || { echo "| score-hps | skipped: needs open_clip's bpe_simple_vocab_16e6.txt.gz | | | |"; exit 0; }
 gunzip -c "$merges" > $tmp/bpe.txt
-bicot-img $tmp/img --prompts $tmp/prompts.jsonl > $tmp/all.msgpack 2>/dev/null
+bicot-img $tmp/img --prompts $tmp/prompts.jsonl > $tmp/recs.msgpack 2>/dev/null
 bicot-img $tmp/img1 --prompts $tmp/prompts.jsonl > $tmp/one.msgpack 2>/dev/null
-score() {  # score FILE OUT: "seconds peak-KB" of one run (/usr/bin/time)
-    /usr/bin/time -f "%e %M" -o $2 score-hps --model $tmp/hps.safetensors --tokenizer $tmp/bpe.txt \
-        < $1 > /dev/null 2> $tmp/err.txt || { cat $tmp/err.txt >&2; return 1; }
-}
-run=0
-while [ $run -lt $R ]; do  # R rounds, ours then the reference in each, so a slow spell hits both
-    score $tmp/one.msgpack $tmp/one$run.txt && score $tmp/all.msgpack $tmp/all$run.txt ||
-        { echo "| score-hps | failed | | | |"; exit 0; }
-    python3 $tmp/hps.py $tmp $N ref > $tmp/ref$run.txt 2>/dev/null || { echo "| score-hps | reference failed | | | |"; exit 0; }
-    run=$((run + 1))
-done
-one=$(best $tmp/one*.txt); all=$(best $tmp/all*.txt); ref=$(best $tmp/ref*.txt)
-ours_s=$(echo "(${all% *} - ${one% *}) / $N" | bc -l); ours_kb=${all#* }
-ref_s=${ref% *}; ref_mb=${ref#* }
-printf '| score-hps, HPSv2.1 shape (ViT-H-14, fp16 weights, 224 px, %d images, model load excluded, best of %d rounds) | %.2f images/s, peak RSS %.0f MB | %.2f images/s, peak RSS %s MB | transformers float32 | %.2fx |\n' \
+res=$(scorer_rounds $R "score-hps --model $tmp/hps.safetensors --tokenizer $tmp/bpe.txt" "python3 $tmp/hps.py $tmp $N ref") ||
+    { echo "| score-hps | $res | | | |"; exit 0; }
+set -- $(scorer_stats $R $N); ours_s=$1; ref_s=$2; median=$3; ours_kb=$4
+ref_mb=$(cut -d' ' -f2 $tmp/ref*.txt | sort -n | tail -n 1)
+printf '| score-hps, HPSv2.1 shape (ViT-H-14, fp16 weights, 224 px, %d images, model load excluded, best of %d rounds) | %.2f images/s, peak RSS %.0f MB | %.2f images/s, peak RSS %s MB | transformers float32 | %.2fx (median of the rounds: %.2fx) |\n' \
     $N $R "$(echo "1 / $ours_s" | bc -l)" "$(echo "$ours_kb / 1024" | bc -l)" "$(echo "1 / $ref_s" | bc -l)" "$ref_mb" \
-    "$(echo "$ref_s / $ours_s" | bc -l)"
+    "$(echo "$ref_s / $ours_s" | bc -l)" "$median"

@@ -13,7 +13,8 @@
 # the batch); the reference's load and a warm-up forward are not counted,
 # then it times the same 1 + N. The machine is shared and timings vary by
 # 10-30% from run to run: BENCH_RUNS rounds (default 3) each time ours and
-# then the reference, and each side's best is reported.
+# then the reference (timing.sh scorer_rounds); each side's best is
+# reported, and the median of the rounds' ratios.
 . tests/bench/timing.sh
 python3 -c 'import transformers, torch, PIL' 2>/dev/null || { echo "| score-vqa | skipped: needs python3 with torch + transformers + Pillow | | | |"; exit 0; }
 tmp=$(mktemp -d); trap 'rm -rf $tmp' EXIT
@@ -100,24 +101,13 @@ PY
 python3 $tmp/bench.py $tmp/m $((N + 1)) make > $tmp/make.log 2>&1 || { echo "| score-vqa | fixture failed: $(tail -1 $tmp/make.log) | | | |"; exit 0; }
 bicot-json $tmp/m/records.jsonl > $tmp/recs.msgpack
 head -n 1 $tmp/m/records.jsonl | bicot-json > $tmp/one.msgpack
-run=0
-while [ $run -lt $R ]; do  # R rounds, ours then the reference in each, so a slow spell hits both
-    for f in one recs; do
-        /usr/bin/time -f "%e %M" -o $tmp/$f$run.txt score-vqa --model $tmp/m < $tmp/$f.msgpack > $tmp/out.msgpack 2> $tmp/err ||
-            { echo "| score-vqa | failed: $(tail -1 $tmp/err) | | | |"; exit 0; }
-    done
-    python3 $tmp/bench.py $tmp/m $N ref > $tmp/ref$run.txt 2> $tmp/err ||
-        { echo "| score-vqa | reference failed: $(tail -1 $tmp/err) | | | |"; exit 0; }
-    run=$((run + 1))
-done
-one=$(best $tmp/one*.txt); all=$(best $tmp/recs*.txt)
-ours_kb=${all#* }
-per=$(echo "(${all% *} - ${one% *}) / $N" | bc -l)
-ref_s=$(cut -d' ' -f1 $tmp/ref*.txt | sort -n | head -n 1)
+res=$(scorer_rounds $R "score-vqa --model $tmp/m" "python3 $tmp/bench.py $tmp/m $N ref") ||
+    { echo "| score-vqa | $res | | | |"; exit 0; }
+set -- $(scorer_stats $R $N); per=$1; ref_s=$2; median=$3; ours_kb=$4
 ref1_s=$(cut -d' ' -f2 $tmp/ref*.txt | sort -n | head -n 1)
 ref_mb=$(cut -d' ' -f3 $tmp/ref*.txt | sort -n | tail -n 1)
 ours="$(printf '%.2f s/image, peak RSS %.0f MB' "$per" "$(echo "$ours_kb / 1024" | bc -l)")"
-printf '| score-vqa, GIT-large float32, 384x384, 2 questions (%d images, model load excluded, best of %d rounds) | %s | %.2f s/image, peak RSS %s MB | transformers float32, a forward per question (T2I-R1 reward_git.py) | %.2fx |\n' \
-    $N $R "$ours" "$ref_s" "$ref_mb" "$(echo "$ref_s / $per" | bc -l)"
+printf '| score-vqa, GIT-large float32, 384x384, 2 questions (%d images, model load excluded, best of %d rounds) | %s | %.2f s/image, peak RSS %s MB | transformers float32, a forward per question (T2I-R1 reward_git.py) | %.2fx (median of the rounds: %.2fx) |\n' \
+    $N $R "$ours" "$ref_s" "$ref_mb" "$(echo "$ref_s / $per" | bc -l)" "$median"
 printf '| score-vqa, as above, reference with one forward per image | %s | %.2f s/image, peak RSS %s MB | transformers float32, 1 question | %.2fx |\n' \
     "$ours" "$ref1_s" "$ref_mb" "$(echo "$ref1_s / $per" | bc -l)"
