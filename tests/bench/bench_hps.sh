@@ -162,7 +162,7 @@ merges=$(python3 -c 'import importlib.util, os; print(os.path.join(os.path.dirna
 gunzip -c "$merges" > $tmp/bpe.txt
 bicot-img $tmp/img --prompts $tmp/prompts.jsonl > $tmp/recs.msgpack 2>/dev/null
 bicot-img $tmp/img1 --prompts $tmp/prompts.jsonl > $tmp/one.msgpack 2>/dev/null
-res=$(scorer_rounds $R "score-hps --model $tmp/hps.safetensors --tokenizer $tmp/bpe.txt" "python3 $tmp/hps.py $tmp $N ref") ||
+res=$(scorer_rounds $R "score-hps --model $tmp/hps.safetensors --tokenizer $tmp/bpe.txt" "python3 $tmp/hps.py $tmp $N ref" $tmp/hps.safetensors) ||
     { echo "| score-hps | $res | | | |"; exit 0; }
 set -- $(scorer_stats $R $N); ours_s=$1; ref_s=$2; median=$3; ours_kb=$4
 ref_mb=$(cut -d' ' -f2 $tmp/ref*.txt | sort -n | tail -n 1)

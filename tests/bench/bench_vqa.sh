@@ -101,7 +101,7 @@ PY
 python3 $tmp/bench.py $tmp/m $((N + 1)) make > $tmp/make.log 2>&1 || { echo "| score-vqa | fixture failed: $(tail -1 $tmp/make.log) | | | |"; exit 0; }
 bicot-json $tmp/m/records.jsonl > $tmp/recs.msgpack
 head -n 1 $tmp/m/records.jsonl | bicot-json > $tmp/one.msgpack
-res=$(scorer_rounds $R "score-vqa --model $tmp/m" "python3 $tmp/bench.py $tmp/m $N ref") ||
+res=$(scorer_rounds $R "score-vqa --model $tmp/m" "python3 $tmp/bench.py $tmp/m $N ref" $tmp/m) ||
     { echo "| score-vqa | $res | | | |"; exit 0; }
 set -- $(scorer_stats $R $N); per=$1; ref_s=$2; median=$3; ours_kb=$4
 ref1_s=$(cut -d' ' -f2 $tmp/ref*.txt | sort -n | head -n 1)

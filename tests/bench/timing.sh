@@ -33,15 +33,21 @@ row() {
 # The machine is shared and slow spells last minutes: R rounds, each ours
 # and then the reference, so a spell that spans a round slows both sides.
 #
-# scorer_rounds R OURS REF: OURS is a command that reads records on stdin
-# (its output is dropped), REF one that prints the reference's line. Round i
-# leaves "seconds peak-KB" in $tmp/one$i.txt and $tmp/recs$i.txt, the
-# reference's line in $tmp/ref$i.txt. On a failure prints "failed: ..." or
-# "reference failed: ..." (the last line of its stderr) and returns 1.
+# scorer_rounds R OURS REF MODEL: OURS is a command that reads records on
+# stdin (its output is dropped), REF one that prints the reference's line,
+# MODEL the model's file or directory. Round i leaves "seconds peak-KB" in
+# $tmp/one$i.txt and $tmp/recs$i.txt, the reference's line in $tmp/ref$i.txt.
+# On a failure prints "failed: ..." or "reference failed: ..." (the last line
+# of its stderr) and returns 1.
+# The model's files are read right before each of our runs: this machine
+# pages out file pages left untouched for a minute (DAMON), and a load from
+# disk in one run of a pair and from the page cache in the other made the
+# difference of the two anything from half to twice the true time.
 scorer_rounds() {
     i=0
     while [ $i -lt $1 ]; do
         for f in one recs; do
+            find "$4" -type f -exec cat {} + > /dev/null
             /usr/bin/time -f "%e %M" -o $tmp/$f$i.txt sh -c "$2" < $tmp/$f.msgpack > /dev/null 2> $tmp/err ||
                 { echo "failed: $(tail -n 1 $tmp/err)"; return 1; }
         done
