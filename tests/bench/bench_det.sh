@@ -13,12 +13,14 @@
 # warm-up image are not counted, then it times the same 1 + N one by one.
 # The machine is shared and timings vary by 10-30% from run to run, this
 # bench's most (slow spells of minutes): BENCH_RUNS rounds (default 5) each
-# time ours and then the reference; each side's best is reported, and the
-# median of the rounds' ratios.
+# time ours and then the reference (timing.sh scorer_rounds); each side's
+# best is reported, and the median of the rounds' ratios. N is 4 by default
+# (BENCH_IMAGES): with 2, a round's difference of two runs was noisier than
+# the effects being measured.
 . tests/bench/timing.sh
 python3 -c 'import transformers, torch, PIL, scipy' 2>/dev/null || { echo "| score-det | skipped: needs python3 with torch + transformers + Pillow + scipy | | | |"; exit 0; }
 tmp=$(mktemp -d); trap 'rm -rf $tmp' EXIT
-N=${BENCH_IMAGES:-2}
+N=${BENCH_IMAGES:-4}
 R=${BENCH_RUNS:-5}
 cat > $tmp/bench.py <<'PY'
 import base64, io, json, os, resource, sys, time
@@ -90,7 +92,7 @@ bicot-json $tmp/m/records.jsonl > $tmp/recs.msgpack
 head -n 1 $tmp/m/records.jsonl | bicot-json > $tmp/one.msgpack
 res=$(scorer_rounds $R "score-det --model $tmp/m" "python3 $tmp/bench.py $tmp/m $N ref" $tmp/m) ||
     { echo "| score-det | $res | | | |"; exit 0; }
-set -- $(scorer_stats $R $N); per=$1; ref_s=$2; median=$3; ours_kb=$4
+set -- $(scorer_stats $R $N); per=$1; ref_s=$2; median=$3; ours_kb=$4; shift 4; rounds="$*"
 ref_mb=$(cut -d' ' -f2 $tmp/ref*.txt | sort -n | tail -n 1)
-printf '| score-det, OWLv2-base/16 float32 at 960 px, 384x384, 2 queries (%d images, model load excluded, best of %d rounds) | %.2f s/image, peak RSS %.0f MB | %.2f s/image, peak RSS %s MB | transformers float32 (processor + forward + post_process_object_detection) | %.2fx (median of the rounds: %.2fx) |\n' \
-    $N $R "$per" "$(echo "$ours_kb / 1024" | bc -l)" "$ref_s" "$ref_mb" "$(echo "$ref_s / $per" | bc -l)" "$median"
+printf '| score-det, OWLv2-base/16 float32 at 960 px, 384x384, 2 queries (%d images, model load excluded, best of %d rounds) | %.2f s/image, peak RSS %.0f MB | %.2f s/image, peak RSS %s MB | transformers float32 (processor + forward + post_process_object_detection) | %.2fx (median of the rounds: %.2fx; rounds: %s) |\n' \
+    $N $R "$per" "$(echo "$ours_kb / 1024" | bc -l)" "$ref_s" "$ref_mb" "$(echo "$ref_s / $per" | bc -l)" "$median" "$rounds"

@@ -164,8 +164,8 @@ bicot-img $tmp/img --prompts $tmp/prompts.jsonl > $tmp/recs.msgpack 2>/dev/null
 bicot-img $tmp/img1 --prompts $tmp/prompts.jsonl > $tmp/one.msgpack 2>/dev/null
 res=$(scorer_rounds $R "score-hps --model $tmp/hps.safetensors --tokenizer $tmp/bpe.txt" "python3 $tmp/hps.py $tmp $N ref" $tmp/hps.safetensors) ||
     { echo "| score-hps | $res | | | |"; exit 0; }
-set -- $(scorer_stats $R $N); ours_s=$1; ref_s=$2; median=$3; ours_kb=$4
+set -- $(scorer_stats $R $N); ours_s=$1; ref_s=$2; median=$3; ours_kb=$4; shift 4; rounds="$*"
 ref_mb=$(cut -d' ' -f2 $tmp/ref*.txt | sort -n | tail -n 1)
-printf '| score-hps, HPSv2.1 shape (ViT-H-14, fp16 weights, 224 px, %d images, model load excluded, best of %d rounds) | %.2f images/s, peak RSS %.0f MB | %.2f images/s, peak RSS %s MB | transformers float32 | %.2fx (median of the rounds: %.2fx) |\n' \
+printf '| score-hps, HPSv2.1 shape (ViT-H-14, fp16 weights, 224 px, %d images, model load excluded, best of %d rounds) | %.2f images/s, peak RSS %.0f MB | %.2f images/s, peak RSS %s MB | transformers float32 | %.2fx (median of the rounds: %.2fx; rounds: %s) |\n' \
     $N $R "$(echo "1 / $ours_s" | bc -l)" "$(echo "$ours_kb / 1024" | bc -l)" "$(echo "1 / $ref_s" | bc -l)" "$ref_mb" \
-    "$(echo "$ref_s / $ours_s" | bc -l)" "$median"
+    "$(echo "$ref_s / $ours_s" | bc -l)" "$median" "$rounds"

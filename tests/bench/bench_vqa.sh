@@ -103,11 +103,11 @@ bicot-json $tmp/m/records.jsonl > $tmp/recs.msgpack
 head -n 1 $tmp/m/records.jsonl | bicot-json > $tmp/one.msgpack
 res=$(scorer_rounds $R "score-vqa --model $tmp/m" "python3 $tmp/bench.py $tmp/m $N ref" $tmp/m) ||
     { echo "| score-vqa | $res | | | |"; exit 0; }
-set -- $(scorer_stats $R $N); per=$1; ref_s=$2; median=$3; ours_kb=$4
+set -- $(scorer_stats $R $N); per=$1; ref_s=$2; median=$3; ours_kb=$4; shift 4; rounds="$*"
 ref1_s=$(cut -d' ' -f2 $tmp/ref*.txt | sort -n | head -n 1)
 ref_mb=$(cut -d' ' -f3 $tmp/ref*.txt | sort -n | tail -n 1)
 ours="$(printf '%.2f s/image, peak RSS %.0f MB' "$per" "$(echo "$ours_kb / 1024" | bc -l)")"
-printf '| score-vqa, GIT-large float32, 384x384, 2 questions (%d images, model load excluded, best of %d rounds) | %s | %.2f s/image, peak RSS %s MB | transformers float32, a forward per question (T2I-R1 reward_git.py) | %.2fx (median of the rounds: %.2fx) |\n' \
-    $N $R "$ours" "$ref_s" "$ref_mb" "$(echo "$ref_s / $per" | bc -l)" "$median"
+printf '| score-vqa, GIT-large float32, 384x384, 2 questions (%d images, model load excluded, best of %d rounds) | %s | %.2f s/image, peak RSS %s MB | transformers float32, a forward per question (T2I-R1 reward_git.py) | %.2fx (median of the rounds: %.2fx; rounds: %s) |\n' \
+    $N $R "$ours" "$ref_s" "$ref_mb" "$(echo "$ref_s / $per" | bc -l)" "$median" "$rounds"
 printf '| score-vqa, as above, reference with one forward per image | %s | %.2f s/image, peak RSS %s MB | transformers float32, 1 question | %.2fx |\n' \
     "$ours" "$ref1_s" "$ref_mb" "$(echo "$ref1_s / $per" | bc -l)"

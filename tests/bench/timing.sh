@@ -56,10 +56,10 @@ scorer_rounds() {
     done
 }
 
-# scorer_stats R N: after scorer_rounds, prints "ours ref median peak-KB":
-# the best of the rounds' ours (s/image), the best of the reference's, the
-# median of the rounds' ratios (reference / ours of the same round) and ours'
-# peak RSS.
+# scorer_stats R N: after scorer_rounds, prints "ours ref median peak-KB
+# ratio...": the best of the rounds' ours (s/image), the best of the
+# reference's, the median of the rounds' ratios (reference / ours of the same
+# round), ours' peak RSS, then each round's ratio in order.
 scorer_stats() {
     : > $tmp/ours.txt; : > $tmp/ratios.txt
     i=0
@@ -72,5 +72,5 @@ scorer_stats() {
     done
     all=$(best $tmp/recs*.txt)
     echo "$(sort -n $tmp/ours.txt | head -n 1) $(cut -d' ' -f1 $tmp/ref*.txt | sort -n | head -n 1)" \
-        "$(sort -n $tmp/ratios.txt | sed -n "$((($1 + 1) / 2))p") ${all#* }"
+        "$(sort -n $tmp/ratios.txt | sed -n "$((($1 + 1) / 2))p") ${all#* }" $(xargs printf '%.2f ' < $tmp/ratios.txt)
 }
