@@ -90,12 +90,13 @@ static void test_linear_bits(void) {
 // bc_linear_many (the GEMM with fused multiply-adds, for the reward models):
 // within tolerance of the definition for f32/bf16/f16 weights, and a row's
 // bits the same for any n (row i alone = row i among n) and thread count.
-static void test_linear_many(void) {
+// n × cols small enough takes the GEMM's few-row path (kernels/cpu/sgemm.c
+// few_rows) for all n, larger the blocked path for the n rows and few_rows
+// for a row alone: the two must agree to the bit.
+static void test_linear_many(int n, int rows, int cols) {
     bc_rng rng;
     bc_rng_seed(&rng, 11);
     bc_dtype dts[] = {BC_DT_F32, BC_DT_BF16, BC_DT_F16};
-    // rows past several 32-wide panels and a thread split, cols past KC (256)
-    int n = 29, rows = 150, cols = 300;
     for (int generic = 0; generic <= 1; generic++) {
         bc_sgemm_force_generic(generic);
         for (int d = 0; d < 3; d++) {
@@ -121,7 +122,7 @@ static void test_linear_many(void) {
             // (n < rows) and over rows (tall = more rows than weight rows)
             enum { TALL = 170 };
             float *tall_x = bc_malloc(sizeof(float) * TALL * cols), *tall = bc_malloc(sizeof(float) * TALL * rows);
-            float *tall_p = bc_malloc(sizeof(float) * TALL * rows);
+            float *tall_p = bc_malloc(sizeof(float) * (n > TALL ? n : TALL) * rows);  // also holds the n rows
             for (int i = 0; i < TALL * cols; i++) tall_x[i] = randf(&rng);
             int same_prepared = 1;
             for (int threads = 1; threads <= 2; threads++) {
@@ -316,7 +317,8 @@ static void test_attention_rows(void) {
 
 int main(void) {
     test_linear_bits();
-    test_linear_many();
+    test_linear_many(29, 150, 300);   // rows past several 32-wide panels and a thread split, cols past KC (256)
+    test_linear_many(300, 70, 1000);  // the blocked path; 70 weight rows: a panel's second 16 partly, then not at all
     test_linear_act();
     test_linear_add();
     test_sgemm_bt();
