@@ -115,6 +115,11 @@ static void pack_b(float *pb, const float *B, int ldb, int kc, int nc) {
 // or f16. Only the packing of B differs.
 enum { B_PLAIN, B_TRANS_F32, B_TRANS_BF16, B_TRANS_F16 };
 
+// Bytes an element of B of kind `kind` takes as given.
+static inline size_t kind_bytes(int kind) {
+    return kind == B_TRANS_BF16 || kind == B_TRANS_F16 ? sizeof(uint16_t) : sizeof(float);
+}
+
 // Element k of a Bᵀ row of kind `kind` as a float (widening is exact).
 static inline float trans_elem(const void *row, int kind, int k) {
     if (kind == B_TRANS_F32) return ((const float *)row)[k];
@@ -143,7 +148,7 @@ __attribute__((target("avx512f"), always_inline)) static inline __m512 load16_as
 __attribute__((target("avx512f"), always_inline)) static inline void
 pack_b_trans_avx512(float *pb, const void *B, int kind, int ldb, int kc, int nc) {
     enum { PFD = 128 };  // elements ahead: each row is a stream, prefetched ~4-8 lines on
-    size_t es = kind == B_TRANS_F32 ? sizeof(float) : sizeof(uint16_t);
+    size_t es = kind_bytes(kind);
     for (int j0 = 0; j0 < nc; j0 += NR) {
         for (int g = 0; g < NR; g += 16) {
             int rows = nc - j0 - g < 0 ? 0 : nc - j0 - g < 16 ? nc - j0 - g : 16;
@@ -190,7 +195,7 @@ static void pack_b_trans(float *pb, const void *B, int kind, int ldb, int kc, in
         return;
     }
 #endif
-    size_t es = kind == B_TRANS_F32 ? sizeof(float) : sizeof(uint16_t);
+    size_t es = kind_bytes(kind);
     for (int j0 = 0; j0 < nc; j0 += NR) {
         int n = nc - j0 < NR ? nc - j0 : NR;
         for (int j = 0; j < n; j++) {
@@ -422,8 +427,8 @@ static float *rows_buf(pack_bufs *bufs, size_t floats) {
 static void few_rows(kernel_fn *kernel, int M, int N, int K, const float *A, int lda, const void *B, int ldb,
                      int b_kind, float *C, int ldc, int accumulate) {
     pack_bufs *bufs = thread_pack_bufs();
-    size_t mp = (size_t)(M + MR - 1) / MR * MR, es = b_kind == B_TRANS_F32 ? sizeof(float) : sizeof(uint16_t);
-    float *pa = rows_buf(bufs, mp * K), *pb = bufs->b;  // b holds KC·(NC + NR) floats, more than K·NR
+    size_t mp = (size_t)(M + MR - 1) / MR * MR, es = kind_bytes(b_kind);
+    float *pa = rows_buf(bufs, mp * K), *pb = bufs->b;  // b: KC·(NC + NR) floats, more than K·NR under SMALL_FLOATS
     for (int pc = 0; pc < K; pc += KC) pack_a(pa + pc * mp, A + pc, lda, M, K - pc < KC ? K - pc : KC);
     for (int jr = 0; jr < N; jr += NR) {
         int n = N - jr < NR ? N - jr : NR;
@@ -463,8 +468,7 @@ static void sgemm_blocked(int M, int N, int K, const float *A, int lda, const vo
             if (b_kind == B_PLAIN)
                 pack_b(pack_b_buf, (const float *)B + (size_t)pc * ldb + jc, ldb, kc, nc);
             else
-                pack_b_trans(pack_b_buf, (const char *)B + bt_at * (b_kind == B_TRANS_F32 ? 4 : 2), b_kind, ldb, kc,
-                             nc);
+                pack_b_trans(pack_b_buf, (const char *)B + bt_at * kind_bytes(b_kind), b_kind, ldb, kc, nc);
             for (int ic = 0; ic < M; ic += MC) {
                 int mc = M - ic < MC ? M - ic : MC;
                 pack_a(pack_a_buf, A + (size_t)ic * lda + pc, lda, mc, kc);
@@ -489,7 +493,7 @@ void bc_sgemm_bt(int M, int N, int K, const float *A, int lda, const float *B, i
 // loop whichever block holds it.
 static void sgemm_threaded(int threads, int M, int N, int K, const float *A, int lda, const void *B, int ldb,
                            int b_kind, float *C, int ldc, int accumulate) {
-    size_t es = b_kind == B_TRANS_BF16 || b_kind == B_TRANS_F16 ? sizeof(uint16_t) : sizeof(float);
+    size_t es = kind_bytes(b_kind);
     int panels = (N + NR - 1) / NR;
 #pragma omp parallel num_threads(threads) if (threads > 1 && panels > 1)
     {
