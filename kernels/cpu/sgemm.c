@@ -429,7 +429,7 @@ static void few_rows(kernel_fn *kernel, int M, int N, int K, const float *A, int
     pack_bufs *bufs = thread_pack_bufs();
     size_t mp = (size_t)(M + MR - 1) / MR * MR, es = kind_bytes(b_kind);
     float *pa = rows_buf(bufs, mp * K), *pb = bufs->b;  // b: KC·(NC + NR) floats, more than K·NR under SMALL_FLOATS
-    for (int pc = 0; pc < K; pc += KC) pack_a(pa + pc * mp, A + pc, lda, M, K - pc < KC ? K - pc : KC);
+    bc_sgemm_pack_a(pa, A, lda, M, K);
     for (int jr = 0; jr < N; jr += NR) {
         int n = N - jr < NR ? N - jr : NR;
         pack_b_trans(pb, (const char *)B + (size_t)jr * ldb * es, b_kind, ldb, K, n);  // [K, NR]: its KC blocks in turn
