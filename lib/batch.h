@@ -1,10 +1,11 @@
 // batch.h: the record loop of a tool whose records are independent
-// (vq-decode, the score-* tools): it reads --batch records, processes them on
-// several worker threads at once — each worker with its own buffers and
-// caches, all sharing one read-only model —, then writes them in input order,
-// failures handled as bc_tool_fail does. Memory stays bounded by the batch
-// whatever the stream length, and a record's result never depends on the
-// batch, the worker it ran on or the records around it.
+// (vq-decode, the score-* tools): records run on several worker threads at
+// once — each worker with its own buffers and caches, all sharing one
+// read-only model —, a worker taking the next record as soon as it is free,
+// and they are written in input order, failures handled as bc_tool_fail
+// does. Memory stays bounded by a window of records whatever the stream
+// length, and a record's result never depends on the batch, the worker it
+// ran on or the records around it.
 #ifndef BICOT_BATCH_H
 #define BICOT_BATCH_H
 
@@ -26,8 +27,9 @@ typedef struct {
 // bc_tool_start; returns the worker count.
 int bc_batch_workers(bc_tool *t);
 
-// Runs the whole stream through job with `workers` threads. A batch with
-// fewer records than workers splits --threads among the records it has.
+// Runs the whole stream through job with `workers` threads, holding at most
+// max(--batch, 2 · workers) records. When the stream runs out, the workers
+// left with a record share --threads among themselves.
 void bc_batch_run(bc_tool *t, const bc_batch_job *job, int workers);
 
 #endif

@@ -14,17 +14,24 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int ops_threads = 0;  // 0: not set yet (OpenBLAS default: all cores)
+// 0: not set yet (OpenBLAS default: all cores). Atomic: a batch worker that
+// leaves at the end of the stream hands its threads to the others while
+// their ops run (lib/batch.c).
+static _Atomic int ops_threads = 0;
 
 void bc_ops_set_threads(int n) {
-    ops_threads = n > 0 ? n : 1;
-    openblas_set_num_threads(ops_threads);
+    atomic_store_explicit(&ops_threads, n > 0 ? n : 1, memory_order_relaxed);
+    openblas_set_num_threads(n > 0 ? n : 1);
 }
 
-int bc_ops_threads(void) { return ops_threads ? ops_threads : bc_cpu_count(); }
+int bc_ops_threads(void) {
+    int n = atomic_load_explicit(&ops_threads, memory_order_relaxed);
+    return n ? n : bc_cpu_count();
+}
 
 // ---- weights -------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 # (lib/batch.c: vq-decode, score-hps, score-det, score-vqa) give the same
 # bytes whatever --batch and --threads (also when a short batch hands the idle
 # workers' threads to the ops), write records in input order, and report a bad
-# record in the middle of a batch in its place.
+# record in the middle of a batch in its place (or stop there).
 . tests/pipeline/lib.sh
 
 # 6 prompts x 2 samples -> 12 noise images from the tiny test models.
@@ -44,4 +44,14 @@ want=$(bicot-json -r --brief < "$tmp/img1" | sed 's/^{"id":"\([^"]*\)".*/\1/' | 
 check "$ids" = "$want" "every record comes out, in input order"
 check "$(bicot-json -r --brief < "$tmp/bad.out" | sed -n 4p | grep -c '"errors"')" -eq 1 "the bad record carries errors"
 check "$(bicot-json -r --brief < "$tmp/bad.out" | grep -c '"hps"')" -eq 11 "the 11 others are scored"
+
+# Without --keep-going the tool stops at the bad record, after the workers
+# finish the records they hold: the 3 before it come out scored, then it.
+score-hps --model tests/golden/tiny-clip --batch 5 --threads 2 < "$tmp/bad" > "$tmp/stop.out" 2> "$tmp/stop.err"
+check $? -eq 2 "a bad image without --keep-going: exit 2"
+ids=$(bicot-json -r --brief < "$tmp/stop.out" | sed 's/^{"id":"\([^"]*\)".*/\1/' | tr '\n' ' ')
+want=$(bicot-json -r --brief < "$tmp/img1" | head -n 4 | sed 's/^{"id":"\([^"]*\)".*/\1/' | tr '\n' ' ')
+check "$ids" = "$want" "the records up to the bad one come out, in order, and no more"
+check "$(bicot-json -r --brief < "$tmp/stop.out" | grep -c '"hps"')" -eq 3 "the 3 before it are scored"
+check "$(grep -c 'stopped' "$tmp/stop.err")" -eq 1 "stderr says the tool stopped"
 finish
