@@ -25,6 +25,8 @@
 
 enum { LANES = 16 };
 
+typedef enum { W_F32, W_BF16, W_F16 } wtype;
+
 static float reduce_lanes(const float *acc) {
     float s8[8], s4[4];
     for (int j = 0; j < 8; j++) s8[j] = acc[j] + acc[j + 8];
@@ -39,38 +41,40 @@ static inline float bf16(uint16_t h) {
     return f;
 }
 
-BC_CLONES
-void bc_gemv_bf16(float *out, const uint16_t *w, const float *x, int rows, int cols, int n, int out_stride,
-                  int x_stride) {
+// A weight row's element k (dtype t, a constant where this is inlined) as
+// a float: widening is exact.
+static inline float w_elem(const void *w, wtype t, size_t k) {
+    if (t == W_F32) return ((const float *)w)[k];
+    return bf16(((const uint16_t *)w)[k]);  // W_BF16 (f16 rows are widened first: bc_gemv_batch_f16)
+}
+
+// The loops of bc_gemv_bf16 and bc_gemv_f32, t a constant in each.
+__attribute__((always_inline)) static inline void gemv_rows(float *out, const void *w, wtype t, const float *x,
+                                                            int rows, int cols, int n, int out_stride, int x_stride) {
     int main_cols = cols - cols % LANES;
     for (int r = 0; r < rows; r++) {
-        const uint16_t *wr = w + (size_t)r * cols;
+        const void *wr = (const char *)w + (size_t)r * cols * (t == W_F32 ? 4 : 2);
         for (int i = 0; i < n; i++) {
             const float *xi = x + (size_t)i * x_stride;
             float acc[LANES] = {0};
             for (int k = 0; k < main_cols; k += LANES)
-                for (int j = 0; j < LANES; j++) acc[j] += bf16(wr[k + j]) * xi[k + j];
-            for (int k = main_cols; k < cols; k++) acc[k - main_cols] += bf16(wr[k]) * xi[k];
+                for (int j = 0; j < LANES; j++) acc[j] += w_elem(wr, t, (size_t)(k + j)) * xi[k + j];
+            for (int k = main_cols; k < cols; k++) acc[k - main_cols] += w_elem(wr, t, (size_t)k) * xi[k];
             out[(size_t)i * out_stride + r] = reduce_lanes(acc);
         }
     }
 }
 
 BC_CLONES
+void bc_gemv_bf16(float *out, const uint16_t *w, const float *x, int rows, int cols, int n, int out_stride,
+                  int x_stride) {
+    gemv_rows(out, w, W_BF16, x, rows, cols, n, out_stride, x_stride);
+}
+
+BC_CLONES
 void bc_gemv_f32(float *out, const float *w, const float *x, int rows, int cols, int n, int out_stride,
                  int x_stride) {
-    int main_cols = cols - cols % LANES;
-    for (int r = 0; r < rows; r++) {
-        const float *wr = w + (size_t)r * cols;
-        for (int i = 0; i < n; i++) {
-            const float *xi = x + (size_t)i * x_stride;
-            float acc[LANES] = {0};
-            for (int k = 0; k < main_cols; k += LANES)
-                for (int j = 0; j < LANES; j++) acc[j] += wr[k + j] * xi[k + j];
-            for (int k = main_cols; k < cols; k++) acc[k - main_cols] += wr[k] * xi[k];
-            out[(size_t)i * out_stride + r] = reduce_lanes(acc);
-        }
-    }
+    gemv_rows(out, w, W_F32, x, rows, cols, n, out_stride, x_stride);
 }
 
 // ---- many input rows: register blocks ----------------------------------------------
@@ -90,8 +94,6 @@ void bc_gemv_f32(float *out, const float *w, const float *x, int rows, int cols,
 // its fixed order. Widening bf16/f16 to float is exact. So the bits are
 // those of bc_gemv_* whatever the blocking, n or the CPU, and a machine
 // without AVX-512 simply runs the loops above.
-
-typedef enum { W_F32, W_BF16, W_F16 } wtype;
 
 static int force_generic;
 
@@ -243,42 +245,45 @@ __attribute__((target("avx512f"))) static void batch_avx512_f16(float *out, cons
 }
 #endif
 
-void bc_gemv_batch_f32(float *out, const float *w, const float *x, int rows, int cols, int n, int out_stride,
+// The three bc_gemv_batch_*: the register blocks where the CPU has AVX-512,
+// else the loops above.
+static void gemv_batch(float *out, const void *w, wtype t, const float *x, int rows, int cols, int n, int out_stride,
                        int x_stride) {
 #ifdef BC_HAVE_AVX512_BATCH
     if (use_avx512()) {
-        batch_avx512_f32(out, w, x, rows, cols, n, out_stride, x_stride);
+        (t == W_F32 ? batch_avx512_f32 : t == W_BF16 ? batch_avx512_bf16 : batch_avx512_f16)(out, w, x, rows, cols, n,
+                                                                                             out_stride, x_stride);
         return;
     }
 #endif
-    bc_gemv_f32(out, w, x, rows, cols, n, out_stride, x_stride);
+    if (t == W_F32) {
+        bc_gemv_f32(out, w, x, rows, cols, n, out_stride, x_stride);
+    } else if (t == W_BF16) {
+        bc_gemv_bf16(out, w, x, rows, cols, n, out_stride, x_stride);
+    } else {
+        // f16 -> f32 is exact: a row widened then bc_gemv_f32 gives the same bits
+        const uint16_t *h = w;
+        float *wf = malloc((size_t)cols * sizeof *wf);  // [cols] one weight row
+        if (!wf) abort();
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) wf[c] = bc_f16_to_f32(h[(size_t)r * cols + c]);
+            bc_gemv_f32(out + r, wf, x, 1, cols, n, out_stride, x_stride);
+        }
+        free(wf);
+    }
+}
+
+void bc_gemv_batch_f32(float *out, const float *w, const float *x, int rows, int cols, int n, int out_stride,
+                       int x_stride) {
+    gemv_batch(out, w, W_F32, x, rows, cols, n, out_stride, x_stride);
 }
 
 void bc_gemv_batch_bf16(float *out, const uint16_t *w, const float *x, int rows, int cols, int n, int out_stride,
                         int x_stride) {
-#ifdef BC_HAVE_AVX512_BATCH
-    if (use_avx512()) {
-        batch_avx512_bf16(out, w, x, rows, cols, n, out_stride, x_stride);
-        return;
-    }
-#endif
-    bc_gemv_bf16(out, w, x, rows, cols, n, out_stride, x_stride);
+    gemv_batch(out, w, W_BF16, x, rows, cols, n, out_stride, x_stride);
 }
 
 void bc_gemv_batch_f16(float *out, const uint16_t *w, const float *x, int rows, int cols, int n, int out_stride,
                        int x_stride) {
-#ifdef BC_HAVE_AVX512_BATCH
-    if (use_avx512()) {
-        batch_avx512_f16(out, w, x, rows, cols, n, out_stride, x_stride);
-        return;
-    }
-#endif
-    // f16 -> f32 is exact: a row widened then bc_gemv_f32 gives the same bits
-    float *wf = malloc((size_t)cols * sizeof *wf);  // [cols] one weight row
-    if (!wf) abort();
-    for (int r = 0; r < rows; r++) {
-        for (int c = 0; c < cols; c++) wf[c] = bc_f16_to_f32(w[(size_t)r * cols + c]);
-        bc_gemv_f32(out + r, wf, x, 1, cols, n, out_stride, x_stride);
-    }
-    free(wf);
+    gemv_batch(out, w, W_F16, x, rows, cols, n, out_stride, x_stride);
 }
