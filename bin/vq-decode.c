@@ -1,10 +1,11 @@
 // vq-decode: records with image tokens -> records with PNG images, through
 // Janus-Pro's VQ-16 decoder (lib/nn/vqdec.c).
 //
-// Records are read in batches of --batch; the batch's images decode in
-// parallel, one image per worker thread, each worker with its own
-// activation buffers; then the records are written in input order
-// (lib/batch.c). Memory is bounded by the batch, whatever the stream length.
+// Images decode in parallel, one per worker thread (min(--batch, --threads)
+// of them), each worker with its own activation buffers and taking the next
+// record when it is done; the records are written in input order
+// (lib/batch.c). Memory is bounded by a window of records, whatever the
+// stream length.
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>

@@ -1,9 +1,10 @@
 #!/bin/sh
 # tests/pipeline/batch.sh: the tools that process records in parallel batches
 # (lib/batch.c: vq-decode, score-hps, score-det, score-vqa) give the same
-# bytes whatever --batch and --threads (also when a short batch hands the idle
-# workers' threads to the ops), write records in input order, and report a bad
-# record in the middle of a batch in its place (or stop there).
+# bytes whatever --batch and --threads (also when, at the end of the stream,
+# the worker left with a record takes the idle one's thread for its ops),
+# write records in input order, and report a bad record in the middle of the
+# stream in its place (or stop there).
 . tests/pipeline/lib.sh
 
 # 6 prompts x 2 samples -> 12 noise images from the tiny test models.
@@ -25,12 +26,12 @@ for s in "score-hps tests/golden/tiny-clip" "score-det tests/golden/owlv2/model"
     same "$tmp/$tool.1" "$tmp/$tool.5" "$tool: --batch 5 --threads 2 gives the bytes of --batch 1 --threads 1"
     $tool --model "$model" < "$tmp/img1" > "$tmp/$tool.d"
     same "$tmp/$tool.1" "$tmp/$tool.d" "$tool: the default batch gives the same bytes"
-    # 7 records in batches of 2 on 2 threads: the last batch has one record,
-    # whose ops then take both threads
+    # 7 records on 2 workers: the one left with the last record runs its
+    # ops on both threads once the other has gone
     bicot-json -r < "$tmp/img1" | head -n 7 | bicot-json > "$tmp/seven"
     $tool --model "$model" --batch 1 --threads 1 < "$tmp/seven" > "$tmp/$tool.s1"
     $tool --model "$model" --batch 2 --threads 2 < "$tmp/seven" > "$tmp/$tool.s2"
-    same "$tmp/$tool.s1" "$tmp/$tool.s2" "$tool: a short last batch (its ops on every thread) gives the same bytes"
+    same "$tmp/$tool.s1" "$tmp/$tool.s2" "$tool: the last record (its ops on every thread) gives the same bytes"
 done
 
 # Record 3 of 12 loses its image: with --keep-going it passes through in
